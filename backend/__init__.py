@@ -1,0 +1,129 @@
+"""Trao: hand-over of administrative results by the public-utility postal service."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, request, session
+from flask_login import current_user
+
+from backend.config import INSTANCE_DIR, PROJECT_ROOT, Config
+from backend.extensions import babel, csrf, db, limiter, login_manager, migrate
+from backend.templating import register_template_helpers
+
+__version__ = "0.1.0"
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the Flask app; reads like a table of contents."""
+    config = config or Config()
+    config.check()
+    app = Flask(
+        __name__,
+        static_folder=str(PROJECT_ROOT / "pwa" / "static"),
+        static_url_path="/static",
+        template_folder=str(PROJECT_ROOT / "pwa" / "templates"),
+        instance_path=str(INSTANCE_DIR),
+    )
+    app.config.from_object(config)
+    app.config["TRAO_CONFIG"] = config
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_hooks(app)
+    register_template_helpers(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    """Plain log lines on stderr; they carry ids and codes, never personal data."""
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def select_locale() -> str:
+    """The language the user chose (session), else the browser's, else Vietnamese."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    if current_user and getattr(current_user, "locale", None) in languages:
+        return current_user.locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def register_extensions(app: Flask) -> None:
+    from backend.models import User
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "backend" / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: app.config["TIMEZONE"])
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id))
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        from backend.errors import error_response
+        from flask import redirect, url_for
+        from flask_babel import gettext as _
+
+        if request.path.startswith("/api/"):
+            return error_response(401, "unauthorized", _("Please log in."))
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def register_blueprints(app: Flask) -> None:
+    from backend.agency_api import bp as agency_bp
+    from backend.auth import bp as auth_bp
+    from backend.console import bp as console_bp
+    from backend.delivery import bp as delivery_bp
+
+    for bp in (auth_bp, delivery_bp, console_bp, agency_bp):
+        app.register_blueprint(bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from backend.errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from backend.commands import register
+
+    register(app)
+
+
+def register_hooks(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    @app.before_request
+    def _remember_language():
+        lang = request.args.get("lang")
+        if lang in app.config["LANGUAGES"]:
+            session["lang"] = lang
+
+    @app.context_processor
+    def _template_globals():
+        return {"current_locale": str(get_locale()), "app_version": __version__}
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+

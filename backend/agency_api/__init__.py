@@ -1,0 +1,7 @@
+"""The agencies' side: their dossiers, registered from their one-stop-shop systems."""
+
+from flask import Blueprint
+
+bp = Blueprint("agency_api", __name__)
+
+from backend.agency_api import views  # noqa: E402,F401

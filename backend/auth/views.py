@@ -1,0 +1,77 @@
+"""Log-in and log-out pages."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from marshmallow import ValidationError
+
+from backend.auth import bp
+from backend.auth.access import LANDING
+from backend.auth.schemas import LoginSchema
+from backend.auth.services import authenticate
+from backend.clock import now
+from backend.extensions import db, limiter
+from backend.models import Role
+
+
+def _landing_url(user) -> str:
+    return url_for(LANDING[Role(user.role)])
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site paths, so a crafted link cannot send the user elsewhere after log-in."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.get("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(_landing_url(current_user))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+def login():
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(_landing_url(current_user))
+        return render_template("auth/login.html", next=request.args.get("next", ""))
+    try:
+        form = LoginSchema().load(request.form.to_dict())
+    except ValidationError:
+        flash(_("Enter your username and password."), "error")
+        return render_template("auth/login.html", next=request.form.get("next", "")), 422
+    config = current_app.config["TRAO_CONFIG"]
+    user = authenticate(
+        form["username"], form["password"], now=now(),
+        demo_allowed=config.demo_logins_allowed,
+        hash_method=config.PASSWORD_HASH_METHOD,
+    )
+    if user is None:
+        flash(_("Wrong username or password."), "error")
+        return (
+            render_template("auth/login.html", next=form["next"] or "", username=form["username"]),
+            401,
+        )
+    db.session.commit()
+    login_user(user)
+    current_app.logger.info("login user_id=%s role=%s", user.id, user.role)
+    target = _safe_next(form["next"])
+    return redirect(target or _landing_url(user))
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))

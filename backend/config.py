@@ -1,0 +1,120 @@
+"""Settings: one class, every value overridable by an environment variable.
+
+The demo needs none of them. A production start (``TRAO_ENV=production``) refuses the
+development secret and the demo log-ins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+DEV_SECRET_KEY = "dev-only-secret-change-me"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def derive_key(secret: str, purpose: str) -> bytes:
+    """A key for one purpose, derived from the app secret (HMAC as a KDF)."""
+    return hmac.new(secret.encode(), b"trao-key:" + purpose.encode(), hashlib.sha256).digest()
+
+
+class Config:
+    """Defaults for running Trao on one machine; environment variables override."""
+
+    def __init__(self) -> None:
+        self.ENV = _env("TRAO_ENV", "development")
+        self.SECRET_KEY = _env("SECRET_KEY", DEV_SECRET_KEY)
+        self.SQLALCHEMY_DATABASE_URI = _normalise_db_url(
+            _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'trao.db'}")
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.STORAGE_URL = _env("STORAGE_URL", str(INSTANCE_DIR / "proofs"))
+        self.TIMEZONE = _env("TRAO_TIMEZONE", "Asia/Ho_Chi_Minh")
+        # Keys for signing envelope QR codes and hashing ID numbers. Derived from SECRET_KEY unless
+        # set: rotating either invalidates printed labels / stored hashes, so set them explicitly
+        # in production and keep them.
+        self.QR_SIGNING_KEY = _key_from_env("TRAO_QR_KEY", self.SECRET_KEY, "envelope-qr")
+        self.ID_HASH_KEY = _key_from_env("TRAO_ID_HASH_KEY", self.SECRET_KEY, "id-number")
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", self.ENV == "production")
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.PERMANENT_SESSION_LIFETIME = _env_int("TRAO_SESSION_HOURS", 12) * 3600
+        self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+        self.WTF_CSRF_HEADERS = ["X-CSRFToken"]
+        self.BABEL_DEFAULT_LOCALE = _env("TRAO_DEFAULT_LOCALE", "vi")
+        self.BABEL_DEFAULT_TIMEZONE = self.TIMEZONE
+        self.BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "backend" / "translations")
+        self.LANGUAGES = ["vi", "en"]
+        self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_LOGIN = _env("TRAO_LOGIN_RATE", "10 per minute")
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.MAX_CONTENT_LENGTH = _env_int("TRAO_MAX_UPLOAD_MB", 25) * 1024 * 1024
+        self.PASSWORD_HASH_METHOD = "scrypt"
+        self.ENVELOPE_CODE_PREFIX = _env("TRAO_ENVELOPE_PREFIX", "HC")
+        self.TESTING = False
+
+    def check(self) -> None:
+        """Refuse settings that must never reach production."""
+        if self.ENV == "production":
+            if self.SECRET_KEY == DEV_SECRET_KEY or len(self.SECRET_KEY) < 32:
+                raise RuntimeError("Set SECRET_KEY to a random value of at least 32 characters.")
+            if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite") and not _env_bool(
+                "TRAO_ALLOW_SQLITE", False
+            ):
+                raise RuntimeError("Production needs DATABASE_URL (PostgreSQL).")
+
+    @property
+    def demo_logins_allowed(self) -> bool:
+        return self.ENV != "production"
+
+
+class TestConfig(Config):
+    """Fast, isolated settings for the test suite."""
+
+    def __init__(self, database_url: str | None = None) -> None:
+        super().__init__()
+        self.ENV = "testing"
+        self.TESTING = True
+        self.SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"
+        self.QR_SIGNING_KEY = derive_key(self.SECRET_KEY, "envelope-qr")
+        self.ID_HASH_KEY = derive_key(self.SECRET_KEY, "id-number")
+        self.SQLALCHEMY_DATABASE_URI = _normalise_db_url(
+            database_url or os.environ.get("TEST_DATABASE_URL", "sqlite://")
+        )
+        self.WTF_CSRF_ENABLED = False
+        self.RATELIMIT_ENABLED = False
+        # Cheap hashing: the suite creates many users.
+        self.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+
+
+def _key_from_env(name: str, secret: str, purpose: str) -> bytes:
+    value = os.environ.get(name)
+    return value.encode() if value else derive_key(secret, purpose)
+
+
+def _normalise_db_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs written the usual way."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

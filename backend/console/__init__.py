@@ -1,0 +1,7 @@
+"""The supervisor's console: receive envelopes, plan runs, watch them, print labels."""
+
+from flask import Blueprint
+
+bp = Blueprint("console", __name__, url_prefix="/console")
+
+from backend.console import views  # noqa: E402,F401

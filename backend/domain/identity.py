@@ -1,0 +1,65 @@
+"""Checking the recipient's identity at the door against the expected holder."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .idnum import VISIBLE_DIGITS, last4
+from .names import NameMatch, compare_names
+
+_LAST4 = re.compile(rf"[0-9]{{{VISIBLE_DIGITS}}}", re.ASCII)
+
+
+class IdentityOutcome(StrEnum):
+    """The verdict of an identity check."""
+
+    match = "match"
+    weak_match = "weak_match"
+    mismatch = "mismatch"
+
+
+@dataclass(frozen=True)
+class IdentityCheck:
+    """What matched between the expected recipient and the ID shown."""
+
+    name_match: NameMatch
+    number_match: bool
+    outcome: IdentityOutcome
+
+
+def check_identity(
+    *,
+    expected_name: str,
+    expected_id_last4: str | None,
+    given_name: str,
+    given_id_number: str | None,
+) -> IdentityCheck:
+    """Compare the name and ID number shown with the recipient the agency registered."""
+    # A number that is shown must be well formed, whether or not one was expected.
+    given_last4 = None if given_id_number is None else last4(given_id_number)
+    if expected_id_last4 is None:
+        # The agency sent no number: nothing to compare, so it can't count against
+        # the recipient.
+        number_match = True
+    elif not _LAST4.fullmatch(expected_id_last4):
+        raise ValueError("expected_id_last4 must be four digits")
+    else:
+        # A number was expected but none was shown: the check is not passed.
+        number_match = given_last4 == expected_id_last4
+    name_match = compare_names(expected_name, given_name)
+    if number_match and name_match is NameMatch.exact:
+        outcome = IdentityOutcome.match
+    elif number_match and name_match is NameMatch.weak:
+        outcome = IdentityOutcome.weak_match
+    else:
+        outcome = IdentityOutcome.mismatch
+    return IdentityCheck(
+        name_match=name_match, number_match=number_match, outcome=outcome
+    )
+
+
+def may_deliver(check: IdentityCheck) -> bool:
+    """Whether the envelope may be handed over after this check."""
+    return check.outcome is not IdentityOutcome.mismatch

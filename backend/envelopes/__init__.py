@@ -1,0 +1,1 @@
+"""Envelopes: the lifecycle service (the only writer of an envelope's state) and codes."""

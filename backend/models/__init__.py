@@ -1,0 +1,27 @@
+"""The database tables of Trao."""
+
+from backend.models.dossier import CodeSequence, Dossier, Envelope
+from backend.models.events import AppendOnlyError, Event, OutboxMessage, TrackingLink
+from backend.models.org import Agency, PostOffice, Role, User
+from backend.models.runs import DeliveryAttempt, DeliveryRun, ProofFile, RunState, RunStop
+from backend.models.types import utcnow
+
+__all__ = [
+    "Agency",
+    "AppendOnlyError",
+    "CodeSequence",
+    "DeliveryAttempt",
+    "DeliveryRun",
+    "Dossier",
+    "Envelope",
+    "Event",
+    "OutboxMessage",
+    "PostOffice",
+    "ProofFile",
+    "Role",
+    "RunState",
+    "RunStop",
+    "TrackingLink",
+    "User",
+    "utcnow",
+]

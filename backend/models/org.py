@@ -1,0 +1,108 @@
+"""Who works in Trao: post offices, agencies and users."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from backend.extensions import db
+from backend.models.types import UTCDateTime, utcnow
+
+
+class Role(StrEnum):
+    postman = "postman"
+    supervisor = "supervisor"
+    agency = "agency"
+    admin = "admin"
+
+
+class PostOffice(db.Model):
+    """A post office (bưu cục) that receives envelopes and runs deliveries."""
+
+    __tablename__ = "post_office"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300))
+    commune_code: Mapped[int | None] = mapped_column(Integer)
+    province_code: Mapped[int] = mapped_column(Integer)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Ho_Chi_Minh")
+    # Promised delivery times after collection (DOMAIN.md: 1–2 working days in towns, 2–3 outlying).
+    delivery_days_town: Mapped[int] = mapped_column(Integer, default=2)
+    delivery_days_outlying: Mapped[int] = mapped_column(Integer, default=3)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Agency(db.Model):
+    """An agency whose one-stop-shop system sends dossiers and receives proofs."""
+
+    __tablename__ = "agency"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    province_code: Mapped[int] = mapped_column(Integer)
+    post_office_id: Mapped[int] = mapped_column(ForeignKey("post_office.id"), index=True)
+    # The key itself is shown once; only its SHA-256 is kept (it is random, so no salt is needed).
+    api_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    api_key_prefix: Mapped[str | None] = mapped_column(String(12))
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    # Needed in clear to sign webhooks; protect the database accordingly.
+    webhook_secret: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    post_office: Mapped[PostOffice] = relationship()
+
+    @staticmethod
+    def hash_api_key(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def set_api_key(self, key: str) -> None:
+        self.api_key_hash = self.hash_api_key(key)
+        self.api_key_prefix = key[:8]
+
+
+class User(UserMixin, db.Model):
+    """A person who logs in: postman, supervisor, agency clerk or administrator."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    post_office_id: Mapped[int | None] = mapped_column(ForeignKey("post_office.id"), index=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Demo accounts share a published password: a production instance refuses them.
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    post_office: Mapped[PostOffice | None] = relationship()
+    agency: Mapped[Agency | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def set_password(self, password: str, method: str = "scrypt") -> None:
+        self.password_hash = generate_password_hash(password, method=method)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def has_role(self, *roles: Role | str) -> bool:
+        return self.role in {str(r) for r in roles}
