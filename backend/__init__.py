@@ -42,7 +42,9 @@ def create_app(config: Config | None = None) -> Flask:
 def configure_logging(app: Flask) -> None:
     """Plain log lines on stderr; they carry ids and codes, never personal data."""
     if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
 
 
 def select_locale() -> str:
@@ -64,7 +66,9 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "backend" / "migrations"))
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: app.config["TIMEZONE"])
+    babel.init_app(
+        app, locale_selector=select_locale, timezone_selector=lambda: app.config["TIMEZONE"]
+    )
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -76,9 +80,10 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.unauthorized_handler
     def unauthorized():
-        from backend.errors import error_response
         from flask import redirect, url_for
         from flask_babel import gettext as _
+
+        from backend.errors import error_response
 
         if request.path.startswith("/api/"):
             return error_response(401, "unauthorized", _("Please log in."))
@@ -126,4 +131,3 @@ def register_hooks(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         return response
-

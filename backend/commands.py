@@ -22,7 +22,7 @@ def _refuse_in_production() -> None:
 def _print_logins() -> None:
     from backend.demo.seed import AGENCY_USERS, DEMO_PASSWORD, USERS, demo_api_key
 
-    click.echo("Demo log-ins (password for all: %s):" % DEMO_PASSWORD)
+    click.echo(f"Demo log-ins (password for all: {DEMO_PASSWORD}):")
     for username, full_name, role in USERS:
         click.echo(f"  {username:<9} {role.value:<11} {full_name}")
     for code, (username, full_name) in AGENCY_USERS.items():
@@ -49,7 +49,9 @@ def seed_demo_command() -> None:
     else:
         made = seed_day(config, office, at)
         db.session.commit()
-        click.echo(f"Demo day {made.day}: {made.dossiers} dossiers, {made.runs} runs, {made.stops} stops.")
+        click.echo(
+            f"Demo day {made.day}: {made.dossiers} dossiers, {made.runs} runs, {made.stops} stops."
+        )
     _print_logins()
 
 
@@ -61,7 +63,9 @@ def _office_day(office, at):
 
 @click.command("create-user")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["postman", "supervisor", "agency", "admin"]), required=True)
+@click.option(
+    "--role", type=click.Choice(["postman", "supervisor", "agency", "admin"]), required=True
+)
 @click.option("--name", "full_name", required=True)
 @click.option("--office", "office_code", help="Post office code (postmen, supervisors).")
 @click.password_option()

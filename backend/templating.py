@@ -6,7 +6,12 @@ from flask import Flask
 from flask_babel import format_date, gettext
 
 from backend.domain.lifecycle import STATE_LABELS, State
-from backend.domain.policy import FAILURE_REASON_LABELS, RESULT_TYPE_LABELS, FailureReason, ResultType
+from backend.domain.policy import (
+    FAILURE_REASON_LABELS,
+    RESULT_TYPE_LABELS,
+    FailureReason,
+    ResultType,
+)
 
 
 def format_vnd(amount: int | None) -> str:

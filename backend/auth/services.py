@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cache
 
-from werkzeug.security import generate_password_hash
-
 from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
 
 from backend.extensions import db
 from backend.models import User
-
 
 
 @cache

@@ -53,7 +53,9 @@ def login():
         return render_template("auth/login.html", next=request.form.get("next", "")), 422
     config = current_app.config["TRAO_CONFIG"]
     user = authenticate(
-        form["username"], form["password"], now=now(),
+        form["username"],
+        form["password"],
+        now=now(),
         demo_allowed=config.demo_logins_allowed,
         hash_method=config.PASSWORD_HASH_METHOD,
     )

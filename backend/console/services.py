@@ -68,11 +68,7 @@ def office_runs(office_id: int | None, day: date) -> list[DeliveryRun]:
 
 def envelope_counts(office_id: int | None) -> dict[str, int]:
     """How many envelopes are in each state at an office (or everywhere)."""
-    stmt = (
-        select(Envelope._state, func.count())
-        .join(Envelope.dossier)
-        .group_by(Envelope._state)
-    )
+    stmt = select(Envelope._state, func.count()).join(Envelope.dossier).group_by(Envelope._state)
     if office_id is not None:
         stmt = stmt.where(Dossier.post_office_id == office_id)
     counts = {state.value: 0 for state in State}
@@ -97,7 +93,9 @@ def envelopes_for_labels(codes: Sequence[str], office_id: int | None) -> list[En
     return [found[c] for c in codes]
 
 
-def envelopes_in_state(office_id: int | None, states: Iterable[State], limit: int = 500) -> list[Envelope]:
+def envelopes_in_state(
+    office_id: int | None, states: Iterable[State], limit: int = 500
+) -> list[Envelope]:
     """Envelopes of an office in some states, oldest first."""
     stmt = (
         select(Envelope)

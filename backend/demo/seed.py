@@ -19,14 +19,14 @@ from backend.clock import local_date
 from backend.config import Config
 from backend.console.services import plan_run, receive_envelopes
 from backend.delivery.services import record_attempt
-from backend.domain.idnum import hash_id_number, last4
+from backend.demo.people import PROVINCE_CODE, Person, make_person, province_name
 from backend.domain.identity import check_identity
+from backend.domain.idnum import hash_id_number, last4
 from backend.domain.lifecycle import Action
 from backend.domain.policy import FailureReason, IdCheckMethod, Relation, ResultType
 from backend.domain.routing import order_nearest_first
 from backend.envelopes.services import apply_action
 from backend.extensions import db
-from backend.demo.people import PROVINCE_CODE, Person, make_person, province_name
 from backend.models import Agency, DeliveryRun, Dossier, Envelope, PostOffice, Role, User
 
 DEMO_SEED = 45_2016  # Decision 45/2016/QĐ-TTg
@@ -326,4 +326,3 @@ def _attempt_some(config, run: DeliveryRun, rng: random.Random, *, now: datetime
             meta_digest=hashlib.sha256(f"demo:{stop.id}".encode()).hexdigest(),
             details=details,
         )
-

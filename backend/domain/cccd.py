@@ -51,9 +51,7 @@ class CccdData:
 
 def _parse_date(value: str, label: str, today: date) -> date:
     if not _DIGITS8.fullmatch(value):
-        raise InvalidIdQr(
-            f"{label} must be 8 digits ({DATE_FORMAT_LABEL}), got {value[:16]!r}"
-        )
+        raise InvalidIdQr(f"{label} must be 8 digits ({DATE_FORMAT_LABEL}), got {value[:16]!r}")
     try:
         parsed = date(int(value[4:]), int(value[2:4]), int(value[:2]))
     except ValueError:
@@ -78,9 +76,7 @@ def _check_id_number(number: str, date_of_birth: date, sex: str) -> None:
     if not _ID_NUMBER.fullmatch(number):
         raise InvalidIdQr(f"ID number must be {ID_NUMBER_DIGITS} digits")
     if not MIN_PROVINCE_CODE <= int(number[:3]) <= MAX_PROVINCE_CODE:
-        raise InvalidIdQr(
-            f"ID number starts with an unknown province code {number[:3]}"
-        )
+        raise InvalidIdQr(f"ID number starts with an unknown province code {number[:3]}")
     # Digit 4 encodes century and sex (0/1: 1900s, 2/3: 2000s, …; even male, odd
     # female), digits 5-6 the year of birth: fields that disagree are not a real card.
     century_sex = int(number[3])
@@ -99,9 +95,7 @@ def parse_cccd_qr(text: str, *, today: date | None = None) -> CccdData:
     if not isinstance(text, str):
         raise InvalidIdQr("the QR code holds no text")
     if len(text) > MAX_QR_CHARS:
-        raise InvalidIdQr(
-            f"text is too long for an ID card QR ({len(text)} characters)"
-        )
+        raise InvalidIdQr(f"text is too long for an ID card QR ({len(text)} characters)")
     text = unicodedata.normalize("NFC", text).strip()
     if not text:
         raise InvalidIdQr("the QR code is empty")
@@ -121,9 +115,7 @@ def parse_cccd_qr(text: str, *, today: date | None = None) -> CccdData:
         variant = VARIANT_CAN_CUOC
     else:
         raise InvalidIdQr(f"expected 6 or 7 fields, got {count}")
-    number, old_number, name, birth, sex_text, address, issued = fields[
-        :STANDARD_FIELDS
-    ]
+    number, old_number, name, birth, sex_text, address, issued = fields[:STANDARD_FIELDS]
 
     if not _ID_NUMBER.fullmatch(number):
         raise InvalidIdQr(f"ID number must be {ID_NUMBER_DIGITS} digits")

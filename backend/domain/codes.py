@@ -33,11 +33,7 @@ def make_envelope_code(
     serial: int, prefix: str = DEFAULT_PREFIX, country: str = DEFAULT_COUNTRY
 ) -> str:
     """The S10 code for a serial, e.g. 12345678 gives 'HC123456785VN'."""
-    if (
-        isinstance(serial, bool)
-        or not isinstance(serial, int)
-        or not 0 <= serial <= MAX_SERIAL
-    ):
+    if isinstance(serial, bool) or not isinstance(serial, int) or not 0 <= serial <= MAX_SERIAL:
         raise ValueError(f"serial must be an integer from 0 to {MAX_SERIAL}")
     for name, value in (("prefix", prefix), ("country", country)):
         if not isinstance(value, str) or not _LETTERS2.fullmatch(value):
@@ -53,15 +49,14 @@ def _invalid(code: str, reason: str) -> InvalidEnvelopeCode:
 
 
 def validate_envelope_code(code: str) -> str:
-    """The code stripped and upper-cased, or raise InvalidEnvelopeCode saying why."""
+    """The code upper-cased without spaces, or raise InvalidEnvelopeCode saying why."""
     if not isinstance(code, str):
         raise _invalid(repr(code), "not text")
-    normal = code.strip().upper()
+    # Labels print the code grouped ("HC 123 456 785 VN"); a typed copy may keep the spaces.
+    normal = "".join(code[:64].split()).upper() if len(code) <= 64 else code.strip().upper()
     if len(normal) != S10_LENGTH:
         # Do not echo arbitrarily long input back into error payloads.
-        raise _invalid(
-            normal[:32], f"expected {S10_LENGTH} characters, got {len(normal)}"
-        )
+        raise _invalid(normal[:32], f"expected {S10_LENGTH} characters, got {len(normal)}")
     if not _LETTERS2.fullmatch(normal[:2]):
         raise _invalid(normal, "the first two characters must be letters")
     if not _LETTERS2.fullmatch(normal[-2:]):

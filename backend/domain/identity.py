@@ -55,9 +55,7 @@ def check_identity(
         outcome = IdentityOutcome.weak_match
     else:
         outcome = IdentityOutcome.mismatch
-    return IdentityCheck(
-        name_match=name_match, number_match=number_match, outcome=outcome
-    )
+    return IdentityCheck(name_match=name_match, number_match=number_match, outcome=outcome)
 
 
 def may_deliver(check: IdentityCheck) -> bool:

@@ -135,9 +135,7 @@ class DeliveryPolicy:
         if self.hold_working_days < 1:
             raise ValueError("hold_working_days must be at least 1")
         if not 0 <= self.reminder_after_working_days <= self.hold_working_days:
-            raise ValueError(
-                "reminder_after_working_days must lie within the hold period"
-            )
+            raise ValueError("reminder_after_working_days must lie within the hold period")
         if self.geofence_metres <= 0:
             raise ValueError("geofence_metres must be positive")
         # Settings may give any iterable of names: keep the dataclass hashable, typed.
@@ -187,16 +185,10 @@ def _public_holidays(year: int) -> frozenset[date]:
 
 def is_working_day(d: date, closures: frozenset[date] = frozenset()) -> bool:
     """Whether a post office works on this date (not a weekend, holiday or closure)."""
-    return (
-        d.weekday() < _SATURDAY
-        and d not in _public_holidays(d.year)
-        and d not in closures
-    )
+    return d.weekday() < _SATURDAY and d not in _public_holidays(d.year) and d not in closures
 
 
-def add_working_days(
-    start: date, n: int, *, closures: frozenset[date] = frozenset()
-) -> date:
+def add_working_days(start: date, n: int, *, closures: frozenset[date] = frozenset()) -> date:
     """The date n working days after start (start is not counted; n=0 gives start)."""
     if n < 0:
         raise ValueError("n must not be negative")
@@ -224,6 +216,4 @@ def reminder_date(
     closures: frozenset[date] = frozenset(),
 ) -> date:
     """The day the citizen is reminded to collect a held envelope."""
-    return add_working_days(
-        held_on, policy.reminder_after_working_days, closures=closures
-    )
+    return add_working_days(held_on, policy.reminder_after_working_days, closures=closures)

@@ -19,7 +19,9 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def order_nearest_first(
-    origin: tuple[float, float], items: Sequence[T], position: Callable[[T], tuple[float, float] | None]
+    origin: tuple[float, float],
+    items: Sequence[T],
+    position: Callable[[T], tuple[float, float] | None],
 ) -> list[T]:
     """Visit each next-nearest item from the origin; items without a position go last, in order."""
     placed = [item for item in items if position(item) is not None]

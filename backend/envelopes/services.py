@@ -126,7 +126,9 @@ def allocate_envelope_codes(prefix: str, count: int) -> list[str]:
     if end is None:
         try:
             with db.session.begin_nested():
-                db.session.execute(insert(CodeSequence).values(prefix=prefix, next_serial=1 + count))
+                db.session.execute(
+                    insert(CodeSequence).values(prefix=prefix, next_serial=1 + count)
+                )
             end = 1 + count
         except IntegrityError:  # another request created the row first
             end = db.session.execute(stmt).scalar_one()

@@ -180,9 +180,7 @@ def _ellipsize(text: str, font: ImageFont.FreeTypeFont, max_width: int) -> str:
     return cut.rstrip() + ELLIPSIS
 
 
-def _wrap(
-    text: str, font: ImageFont.FreeTypeFont, max_width: int, max_lines: int
-) -> list[str]:
+def _wrap(text: str, font: ImageFont.FreeTypeFont, max_width: int, max_lines: int) -> list[str]:
     words = text.split()
     lines: list[str] = []
     while words and len(lines) < max_lines - 1:
@@ -211,9 +209,7 @@ def _fit_font(
 
 
 def _qr_image(payload: str, dpi: int) -> Image.Image:
-    qr = qrcode.QRCode(
-        error_correction=ERROR_CORRECT_M, box_size=1, border=QR_QUIET_MODULES
-    )
+    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=1, border=QR_QUIET_MODULES)
     qr.add_data(payload)
     qr.make(fit=True)
     matrix = qr.get_matrix()  # includes the quiet zone
@@ -383,9 +379,7 @@ def render_label_sheet_pdf(labels: Sequence[LabelData], *, dpi: int = 200) -> by
                 ((x + w, y), (x + w, y + h)),
             ):
                 _dashed_line(draw, start, end, dash, gap)
-        footer_y = grid.page[1] - mm_to_px(
-            SHEET_MIN_MARGIN_MM + SHEET_FOOTER_MM / 2, dpi
-        )
+        footer_y = grid.page[1] - mm_to_px(SHEET_MIN_MARGIN_MM + SHEET_FOOTER_MM / 2, dpi)
         draw.text(
             (grid.page[0] // 2, footer_y),
             f"Trang {p + 1}/{pages_total}",
@@ -395,7 +389,5 @@ def render_label_sheet_pdf(labels: Sequence[LabelData], *, dpi: int = 200) -> by
         )
         pages.append(page)
     out = io.BytesIO()
-    pages[0].save(
-        out, format="PDF", save_all=True, append_images=pages[1:], resolution=float(dpi)
-    )
+    pages[0].save(out, format="PDF", save_all=True, append_images=pages[1:], resolution=float(dpi))
     return out.getvalue()

@@ -77,7 +77,7 @@ def test_validate_normalises_spaces_and_case():
         ("HC12345678XVN", "characters 3 to 11 must be digits"),
         ("HC١٢٣٤٥٦٧٨5VN", "characters 3 to 11 must be digits"),
         ("HC123456784VN", "check digit does not match"),
-        ("HC 23456785VN", "characters 3 to 11 must be digits"),
+        ("HC 23456785VN", "expected 13 characters, got 12"),
     ],
 )
 def test_validate_refuses_with_a_reason(code, reason):
@@ -125,3 +125,11 @@ def test_generated_codes_validate_and_digit_substitutions_are_caught(serial, pre
             # The single blind spot of S10, see the test above.
             blind_spot = residues == {0, 6}
             assert is_valid_envelope_code(changed) == blind_spot
+
+
+def test_a_code_typed_with_the_labels_grouping_validates():
+    from backend.domain.codes import make_envelope_code
+
+    code = make_envelope_code(12345678)
+    grouped = f"{code[:2]} {code[2:5]} {code[5:8]} {code[8:11]} {code[11:]}".lower()
+    assert validate_envelope_code(grouped) == code

@@ -54,9 +54,7 @@ def test_expected_number_but_none_shown_is_a_mismatch():
 
 def test_no_expected_number_checks_the_name_only():
     assert check(expected_last4=None, given_id=None).outcome is IdentityOutcome.match
-    result = check(
-        expected_last4=None, given_name="Nguyen Van An", given_id="079303001234"
-    )
+    result = check(expected_last4=None, given_name="Nguyen Van An", given_id="079303001234")
     assert result.outcome is IdentityOutcome.weak_match
 
 

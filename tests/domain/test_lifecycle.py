@@ -47,7 +47,7 @@ def test_transition_table_cannot_be_changed():
 
 
 def test_final_states_and_is_final():
-    assert FINAL_STATES == {S.delivered, S.collected, S.returned_to_agency, S.cancelled}
+    assert {S.delivered, S.collected, S.returned_to_agency, S.cancelled} == FINAL_STATES
     assert is_final(S.delivered) and is_final("cancelled")
     assert not is_final(S.held_at_office)
 
@@ -78,9 +78,7 @@ def test_attempt_beyond_policy_is_refused(action):
 def test_load_from_office_is_refused_once_attempts_are_spent():
     # A lowered policy can leave an envelope at the office with no attempt left.
     with pytest.raises(AttemptsExhausted):
-        step(
-            S.at_office, A.load, attempts=1, policy=DeliveryPolicy(max_home_attempts=1)
-        )
+        step(S.at_office, A.load, attempts=1, policy=DeliveryPolicy(max_home_attempts=1))
 
 
 def test_attempts_exhausted_still_allows_hold_and_unload():
@@ -110,15 +108,11 @@ def test_allowed_actions():
         A.receive,
         A.cancel,
     }
-    assert allowed_actions(
-        S.attempt_failed, attempts_made=1, policy=DEFAULT_POLICY
-    ) == {
+    assert allowed_actions(S.attempt_failed, attempts_made=1, policy=DEFAULT_POLICY) == {
         A.load,
         A.hold,
     }
-    assert allowed_actions(
-        S.attempt_failed, attempts_made=2, policy=DEFAULT_POLICY
-    ) == {A.hold}
+    assert allowed_actions(S.attempt_failed, attempts_made=2, policy=DEFAULT_POLICY) == {A.hold}
 
 
 @pytest.mark.parametrize("state", sorted(FINAL_STATES))

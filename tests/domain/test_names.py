@@ -51,9 +51,7 @@ def test_compare_names(expected, given, result):
 
 def strip_diacritics(s: str) -> str:
     """Independent of fold_name: what a keyboard without Vietnamese input types."""
-    out = "".join(
-        c for c in unicodedata.normalize("NFD", s) if unicodedata.category(c) != "Mn"
-    )
+    out = "".join(c for c in unicodedata.normalize("NFD", s) if unicodedata.category(c) != "Mn")
     return out.replace("Đ", "D").replace("đ", "d")
 
 

@@ -39,7 +39,7 @@ def test_every_member_has_a_non_empty_label(enum, labels):
 
 
 def test_only_other_needs_a_note():
-    assert REASONS_NEEDING_NOTE == {FailureReason.other}
+    assert {FailureReason.other} == REASONS_NEEDING_NOTE
 
 
 def test_default_policy_matches_the_regulation_defaults():
@@ -86,25 +86,19 @@ def test_anyone_allowed_may_receive_a_land_certificate(relation):
     assert DEFAULT_POLICY.allows_recipient(ResultType.land_certificate, relation)
 
 
-@pytest.mark.parametrize(
-    "result_type", [ResultType.citizen_id_card, ResultType.passport]
-)
+@pytest.mark.parametrize("result_type", [ResultType.citizen_id_card, ResultType.passport])
 def test_id_cards_and_passports_go_to_the_holder_only(result_type):
     assert DEFAULT_POLICY.allows_recipient(result_type, Relation.holder)
     assert not DEFAULT_POLICY.allows_recipient(result_type, Relation.representative)
     with pytest.raises(RecipientNotAllowed) as exc:
-        DEFAULT_POLICY.check_recipient(
-            result_type, Relation.organisation_representative
-        )
+        DEFAULT_POLICY.check_recipient(result_type, Relation.organisation_representative)
     assert exc.value.code == "recipient_not_allowed"
     assert exc.value.fields["relation"] == "organisation_representative"
 
 
 def test_per_procedure_override_wins_over_the_default_set():
     p = DEFAULT_POLICY
-    assert p.allows_recipient(
-        ResultType.passport, Relation.representative, holder_only=False
-    )
+    assert p.allows_recipient(ResultType.passport, Relation.representative, holder_only=False)
     assert not p.allows_recipient(
         ResultType.judicial_record, Relation.representative, holder_only=True
     )
@@ -145,9 +139,7 @@ def test_add_working_days_skips_weekend_and_national_day():
 
 def test_add_working_days_skips_office_closures():
     closures = frozenset({date(2025, 3, 17)})
-    assert add_working_days(date(2025, 3, 14), 1, closures=closures) == date(
-        2025, 3, 18
-    )
+    assert add_working_days(date(2025, 3, 14), 1, closures=closures) == date(2025, 3, 18)
 
 
 def test_add_working_days_zero_and_negative():

@@ -61,9 +61,7 @@ def decode_qr_texts(img: Image.Image) -> list[str]:
     """Every QR code zxing finds in the image."""
     return [
         r.text
-        for r in zxingcpp.read_barcodes(
-            img.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode
-        )
+        for r in zxingcpp.read_barcodes(img.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode)
     ]
 
 
@@ -89,13 +87,7 @@ def _ccitt_to_image(data: bytes, width: int, height: int, parms: dict) -> Image.
         packed = struct.pack("<HH", value, 0) if typ == 3 else struct.pack("<I", value)
         ifd += struct.pack("<HHI", tag, typ, 1) + packed
     ifd += struct.pack("<I", 0)
-    tiff = (
-        b"II*\x00"
-        + struct.pack("<I", ifd_offset)
-        + data
-        + b"\x00" * (len(data) % 2)
-        + ifd
-    )
+    tiff = b"II*\x00" + struct.pack("<I", ifd_offset) + data + b"\x00" * (len(data) % 2) + ifd
     img = Image.open(io.BytesIO(tiff))
     img.load()
     return img
@@ -163,9 +155,7 @@ def test_sheet_pdf_has_two_pages_whose_qr_codes_all_verify():
     assert len(pages) == 2
     decoded = [text for page in pages for text in decode_qr_texts(page)]
     assert sorted(decoded) == sorted(label.qr_payload for label in labels)
-    assert {verify_envelope_qr(text, KEY) for text in decoded} == {
-        lab.code for lab in labels
-    }
+    assert {verify_envelope_qr(text, KEY) for text in decoded} == {lab.code for lab in labels}
     # Ten labels fit an A4 page: 2 columns x 5 rows.
     assert len(decode_qr_texts(pages[0])) == 10
     assert len(decode_qr_texts(pages[1])) == 2
@@ -192,14 +182,10 @@ def test_vietnamese_name_is_drawn_with_a_truetype_font():
     with_name = render_label(make_label())
     without = render_label(make_label(recipient_name=""))
     (name_line,) = [
-        line
-        for line in layout_label(make_label()).lines
-        if line.field == "recipient_name"
+        line for line in layout_label(make_label()).lines if line.field == "recipient_name"
     ]
     assert isinstance(name_line.font, ImageFont.FreeTypeFont)
-    assert name_line.font.path.endswith(
-        ("DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf")
-    )
+    assert name_line.font.path.endswith(("DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf"))
     assert ImageChops.difference(with_name, without).getbbox() is not None
     # Ink inside the name's box.
     assert with_name.convert("L").crop(name_line.box).getextrema()[0] == 0
@@ -241,7 +227,7 @@ def test_long_texts_stay_inside_the_label():
     for line in layout.lines:
         x0, y0, x1, y1 = line.box
         assert qr_right <= x0 and x1 <= width - pad, line
-        assert 0 <= y0 and y1 <= height, line
+        assert y0 >= 0 and y1 <= height, line
     # Lines do not overlap each other.
     boxes = sorted(line.box for line in layout.lines)
     ys = sorted((b[1], b[3]) for b in boxes)

@@ -1,0 +1,162 @@
+"""Shared fixtures: the app on a clean database, a client, and factories for records.
+
+The suite runs on SQLite in memory by default; set TEST_DATABASE_URL to run it on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+import pytest
+from flask import Flask, current_app
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from backend import create_app
+from backend.config import TestConfig
+from backend.extensions import db
+from backend.models import Agency, Dossier, Envelope, PostOffice, Role, User
+
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 09:00 in Lạng Sơn
+PASSWORD = "correct horse"
+_serial = itertools.count(1)
+
+
+def pytest_sessionstart(session) -> None:
+    """Compile the translation catalogues if they are missing or stale (they are not in git)."""
+    from backend.i18n import compile_catalogs
+
+    compile_catalogs()
+
+
+def make_test_app(database_url: str | None = None, **overrides) -> Flask:
+    config = TestConfig(database_url)
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    return create_app(config)
+
+
+def clean_database() -> None:
+    """Empty every table (reverse dependency order), so a shared database starts each test bare."""
+    db.session.rollback()
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT 1"))
+
+
+@pytest.fixture
+def app() -> Iterator[Flask]:
+    app = make_test_app()
+    with app.app_context():
+        db.create_all()
+        try:
+            yield app
+        finally:
+            clean_database()
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def factory(app: Flask) -> Factory:
+    return Factory()
+
+
+class Factory:
+    """Makes records with sensible defaults; keyword arguments override."""
+
+    def office(self, **kw) -> PostOffice:
+        n = next(_serial)
+        office = PostOffice(
+            **{
+                "code": f"24{n:04d}",
+                "name": f"Bưu cục {n}",
+                "address": "Số 51 đường Lê Lợi, Lạng Sơn",
+                "province_code": 20,
+                "latitude": 21.8486,
+                "longitude": 106.7610,
+                **kw,
+            }
+        )
+        db.session.add(office)
+        db.session.flush()
+        return office
+
+    def user(self, role: Role = Role.postman, **kw) -> User:
+        n = next(_serial)
+        if role in (Role.postman, Role.supervisor) and "post_office" not in kw:
+            kw["post_office"] = self.office()
+        if role is Role.agency and "agency" not in kw:
+            kw["agency"] = self.agency()
+        user = User(
+            username=kw.pop("username", f"{role.value}{n}"),
+            full_name=kw.pop("full_name", f"Người dùng {n}"),
+            role=role.value,
+            **kw,
+        )
+        user.set_password(kw.pop("password", PASSWORD), method="pbkdf2:sha256:1000")
+        db.session.add(user)
+        db.session.flush()
+        return user
+
+    def agency(self, **kw) -> Agency:
+        n = next(_serial)
+        if "post_office" not in kw:
+            kw["post_office"] = self.office()
+        agency = Agency(**{"code": f"AG{n}", "name": f"Cơ quan {n}", "province_code": 20, **kw})
+        db.session.add(agency)
+        db.session.flush()
+        return agency
+
+    def dossier(self, agency: Agency | None = None, envelopes: int = 1, **kw) -> Dossier:
+        from backend.agency_api.services import register_dossier
+
+        agency = agency or self.agency()
+        n = next(_serial)
+        fields = {
+            "code": f"TEST-{n:05d}",
+            "procedure_code": "1.001751",
+            "procedure_name": "Cấp thẻ Căn cước",
+            "result_type": "citizen_id_card",
+            "applicant_name": "Nguyễn Văn An",
+            "recipient_name": "Nguyễn Văn An",
+            "recipient_phone": "0912345678",
+            "address_line": "Số 5, đường Lê Lợi",
+            "hamlet": "Tổ dân phố 3",
+            "commune_code": 5977,
+            "commune_name": "Phường Đông Kinh",
+            "province_code": 20,
+            "province_name": "Lạng Sơn",
+            "latitude": 21.8452,
+            "longitude": 106.7612,
+            "postage_vnd": 26_000,
+            "promised_date": date(2026, 11, 24),
+            **kw,
+        }
+        id_number = fields.pop("recipient_id_number", "020090123456")
+        return register_dossier(
+            agency,
+            fields,
+            envelope_count=envelopes,
+            now=NOW,
+            id_key=current_app.config["ID_HASH_KEY"],
+            code_prefix="HC",
+            recipient_id_number=id_number,
+        )
+
+    def envelope(self, **kw) -> Envelope:
+        return self.dossier(**kw).envelopes[0]
+
+
+def login(client: FlaskClient, user: User, password: str = PASSWORD):
+    """Log a user in through the real form."""
+    return client.post("/login", data={"username": user.username, "password": password})

@@ -1,0 +1,236 @@
+"""End-to-end fixtures: the real app on a real server, driven by Debian's Chromium through Playwright.
+
+What a test gets:
+
+- ``live_server`` (module): the app with CSRF on, the demo seeded for today, served on
+  ``127.0.0.1:<free port>``; ``.url``, ``.app``. SQLite file in a temporary folder, or
+  ``TEST_DATABASE_URL`` (PostgreSQL in CI), dropped again afterwards.
+- ``browser`` (session): Chromium from ``launch_chromium``. Extra launch arguments per module or
+  test: ``@pytest.mark.parametrize("chromium_args", [(...flags...)], indirect=True)``, or override
+  the ``chromium_args`` fixture; each distinct set of arguments gets its own browser process.
+- ``open_context(**kwargs)`` (function): opens more browser contexts like ``context``.
+- ``context`` / ``page`` (function): a fresh browser context on the live server (``base_url`` set,
+  so ``page.goto("/login")`` works), Vietnamese locale and Vietnam's time zone. Every request to a
+  host other than 127.0.0.1/localhost is aborted and fails the test at teardown, and so does an
+  exception inside the app. Context options per test:
+  ``@pytest.mark.browser_context_args(viewport=..., is_mobile=True)`` (pytest-playwright's marker).
+
+pytest-playwright's command-line options for artefacts (``--tracing``, ``--screenshot``,
+``--video``, ``--output``) keep working. Never run ``playwright install``: the browser is the
+system's Chromium (``TRAO_CHROMIUM`` overrides its path).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask, got_request_exception
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route
+from werkzeug.serving import make_server
+
+from backend import clock
+from backend.demo.seed import DEMO_PASSWORD, seed_base, seed_day
+from backend.extensions import db
+from tests.conftest import make_test_app
+
+CHROMIUM = os.environ.get("TRAO_CHROMIUM", "/usr/bin/chromium")
+# Without the background-networking flags Chromium keeps trying to reach the internet.
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
+# A phone of the kind postmen carry: for `@pytest.mark.browser_context_args(**PHONE)`.
+PHONE = {
+    "viewport": {"width": 360, "height": 740},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
+
+
+def launch_chromium(playwright: Playwright, extra_args: Iterable[str] = (), **options) -> Browser:
+    """Debian's Chromium, headless, with the offline-friendly flags plus `extra_args`.
+
+    `options` go to `BrowserType.launch` (e.g. `headless=False`, `slow_mo=200`).
+    """
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=options.pop("headless", True),
+        args=[*CHROMIUM_ARGS, *extra_args],
+        **options,
+    )
+
+
+# --- The live server ------------------------------------------------------------------------
+
+
+@dataclass
+class LiveServer:
+    """The app served over real HTTP for one test module."""
+
+    url: str
+    app: Flask
+    errors: list[BaseException] = field(default_factory=list)  # exceptions raised inside views
+
+
+@contextmanager
+def serve_demo(database_url: str, **overrides) -> Iterator[LiveServer]:
+    """Build the app on `database_url`, seed today's demo, serve it; drop everything afterwards."""
+    app = make_test_app(database_url, WTF_CSRF_ENABLED=True, **overrides)
+    config = app.config["TRAO_CONFIG"]
+    with app.app_context():
+        db.drop_all()  # a shared PostgreSQL database may hold another run's leftovers
+        db.create_all()
+        now = clock.now()
+        office = seed_base(config, now)
+        seed_day(config, office, now)
+        db.session.commit()
+        db.session.remove()
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    live = LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app)
+
+    def _record(sender, exception, **extra):
+        live.errors.append(exception)
+
+    got_request_exception.connect(_record, app)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
+    thread.start()
+    try:
+        yield live
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        got_request_exception.disconnect(_record, app)
+        with app.app_context():
+            db.session.remove()
+            db.drop_all()  # leave PostgreSQL bare: the other tests' fixtures create their tables
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        # A file: an in-memory database is not shared across the server's threads.
+        url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'trao.db'}"
+    with serve_demo(url) as live:
+        yield live
+
+
+# --- The browser ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def chromium_args(request: pytest.FixtureRequest) -> tuple[str, ...]:
+    """Extra Chromium flags; set them with indirect parametrisation or by overriding this."""
+    return tuple(getattr(request, "param", ()))
+
+
+@pytest.fixture(scope="session")
+def browser(
+    playwright: Playwright, chromium_args: tuple[str, ...], browser_name: str, pytestconfig
+) -> Iterator[Browser]:
+    if browser_name != "chromium":
+        pytest.skip("Trao's browser tests run on Chromium only")
+    headed = bool(pytestconfig.getoption("--headed", default=False))
+    browser = launch_chromium(playwright, chromium_args, headless=not headed)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict) -> dict:
+    """pytest-playwright's options (video…), in Vietnamese and Vietnam's time; base_url is ours."""
+    args = {k: v for k, v in browser_context_args.items() if k != "base_url"}
+    return {"locale": "vi-VN", "timezone_id": "Asia/Ho_Chi_Minh", **args}
+
+
+class OffsiteGuard:
+    """Aborts and remembers every request to a host other than the test server."""
+
+    def __init__(self) -> None:
+        self.blocked: list[str] = []
+
+    def __call__(self, route: Route) -> None:
+        url = route.request.url
+        if urlsplit(url).hostname in LOCAL_HOSTS:
+            route.fallback()
+        else:
+            self.blocked.append(url)
+            route.abort("blockedbyclient")
+
+
+@pytest.fixture
+def open_context(new_context, live_server: LiveServer) -> Iterator[Callable[..., BrowserContext]]:
+    """Open a browser context on the live server, guarded; keyword arguments as `new_context`."""
+    guards: list[OffsiteGuard] = []
+    errors_before = len(live_server.errors)
+
+    def _open(**kwargs) -> BrowserContext:
+        context = new_context(**{"base_url": live_server.url, **kwargs})
+        guard = OffsiteGuard()
+        context.route("**/*", guard)
+        guards.append(guard)
+        return context
+
+    yield _open
+    blocked = [url for guard in guards for url in guard.blocked]
+    errors = live_server.errors[errors_before:]
+    if blocked:
+        pytest.fail("The app must never need the internet; it requested:\n" + "\n".join(blocked))
+    if errors:
+        pytest.fail(f"The app raised during the test: {errors!r}")
+
+
+@pytest.fixture
+def context(open_context: Callable[..., BrowserContext]) -> BrowserContext:
+    return open_context()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+# --- Helpers --------------------------------------------------------------------------------
+
+
+def login_as(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
+    """Log in through the real form (whatever the page's language) and wait for the next page."""
+    page.goto("/login")
+    form = page.locator("main form")
+    form.locator("#username").fill(username)
+    form.locator("#password").fill(password)
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+
+
+def logout(page: Page) -> None:
+    """Press the log-out button in the top bar."""
+    page.locator(".topbar form button[type=submit]").click()
+    page.wait_for_load_state()
+
+
+def save_screenshot(page: Page, name: str, **options) -> Path:
+    """Save a screenshot as e2e-<name>.png in E2E_SCREENSHOTS (default: the temp folder)."""
+    folder = Path(os.environ.get("E2E_SCREENSHOTS", tempfile.gettempdir()))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"e2e-{name}.png"
+    page.screenshot(path=str(path), **options)
+    return path

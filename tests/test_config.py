@@ -1,0 +1,51 @@
+"""Settings: working defaults, environment overrides, and what production refuses."""
+
+import pytest
+
+from backend.config import Config, derive_key
+
+
+def test_defaults_need_no_environment(monkeypatch):
+    for name in ("DATABASE_URL", "SECRET_KEY", "TRAO_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    config = Config()
+    assert config.SQLALCHEMY_DATABASE_URI.startswith("sqlite:///")
+    assert config.SQLALCHEMY_DATABASE_URI.endswith("instance/trao.db")
+    assert config.TIMEZONE == "Asia/Ho_Chi_Minh"
+    assert config.BABEL_DEFAULT_LOCALE == "vi"
+    config.check()
+
+
+def test_postgres_urls_use_psycopg3(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@db/trao")
+    assert Config().SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://u@db/trao"
+
+
+def test_production_refuses_the_development_secret(monkeypatch):
+    monkeypatch.setenv("TRAO_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@db/trao")
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        Config().check()
+
+
+def test_production_wants_postgresql_and_secure_cookies(monkeypatch):
+    monkeypatch.setenv("TRAO_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    with pytest.raises(RuntimeError, match="PostgreSQL"):
+        Config().check()
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@db/trao")
+    config = Config()
+    config.check()
+    assert config.SESSION_COOKIE_SECURE and not config.demo_logins_allowed
+
+
+def test_keys_are_derived_per_purpose_unless_set(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.delenv("TRAO_QR_KEY", raising=False)
+    config = Config()
+    assert derive_key("s" * 40, "envelope-qr") == config.QR_SIGNING_KEY
+    assert config.QR_SIGNING_KEY != config.ID_HASH_KEY
+    monkeypatch.setenv("TRAO_QR_KEY", "explicit-key")
+    assert Config().QR_SIGNING_KEY == b"explicit-key"
