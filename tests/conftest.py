@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 import pytest
 from flask import Flask, current_app
 from flask.testing import FlaskClient
-from sqlalchemy import text
 
 from backend import create_app
 from backend.config import TestConfig
@@ -44,13 +44,12 @@ def clean_database() -> None:
     with db.engine.begin() as conn:
         for table in reversed(db.metadata.sorted_tables):
             conn.execute(table.delete())
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT 1"))
 
 
-@pytest.fixture
-def app() -> Iterator[Flask]:
-    app = make_test_app()
+@contextmanager
+def running_app(**overrides) -> Iterator[Flask]:
+    """An app on the test database with its schema, emptied again afterwards."""
+    app = make_test_app(**overrides)
     with app.app_context():
         db.create_all()
         try:
@@ -59,6 +58,12 @@ def app() -> Iterator[Flask]:
             clean_database()
             db.session.remove()
             db.engine.dispose()
+
+
+@pytest.fixture
+def app() -> Iterator[Flask]:
+    with running_app() as app:
+        yield app
 
 
 @pytest.fixture

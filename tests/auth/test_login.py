@@ -3,7 +3,7 @@
 import pytest
 
 from backend.models import Role
-from tests.conftest import PASSWORD, login, make_test_app
+from tests.conftest import PASSWORD, login, running_app
 
 LANDINGS = {
     Role.postman: "/app",
@@ -89,17 +89,6 @@ def test_password_is_stored_hashed(factory):
     assert user.check_password(PASSWORD)
 
 
-def test_production_refuses_demo_accounts(factory):
-    from backend.extensions import db
-
-    factory.user(is_demo=True)
-    db.session.commit()
-    # Same database engine, production rules.
-    app = make_test_app()
-    app.config["TRAO_CONFIG"].ENV = "production"
-    assert not app.config["TRAO_CONFIG"].demo_logins_allowed
-
-
 def test_demo_account_refused_when_demo_logins_are_off(app, client, factory):
     user = factory.user(is_demo=True)
     app.config["TRAO_CONFIG"].ENV = "production"
@@ -109,27 +98,17 @@ def test_demo_account_refused_when_demo_logins_are_off(app, client, factory):
 
 
 def test_login_is_rate_limited():
-    from backend.extensions import db
-
-    app = make_test_app(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN="3 per minute")
-    with app.app_context():
-        db.create_all()
+    with running_app(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN="3 per minute") as app:
         client = app.test_client()
         codes = [
             client.post("/login", data={"username": "x", "password": "y"}).status_code
             for _ in range(4)
         ]
-        db.drop_all()
     assert codes[:3] == [401, 401, 401]
     assert codes[3] == 429
 
 
 def test_csrf_is_required_on_the_login_form():
-    from backend.extensions import db
-
-    app = make_test_app(WTF_CSRF_ENABLED=True)
-    with app.app_context():
-        db.create_all()
+    with running_app(WTF_CSRF_ENABLED=True) as app:
         response = app.test_client().post("/login", data={"username": "x", "password": "y"})
-        db.drop_all()
     assert response.status_code == 400

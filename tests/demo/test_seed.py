@@ -11,7 +11,7 @@ from backend.domain.codes import is_valid_envelope_code
 from backend.domain.routing import haversine_m
 from backend.extensions import db
 from backend.models import Agency, DeliveryAttempt, DeliveryRun, Dossier, Envelope, User
-from tests.conftest import make_test_app
+from tests.conftest import clean_database
 
 SEED_NOW = datetime(2026, 11, 23, 4, 30, tzinfo=UTC)  # 11:30 in Lạng Sơn
 
@@ -38,14 +38,11 @@ def seeded(app):
     return _seed(app)
 
 
-def test_the_demo_is_the_same_every_time(seeded):
+def test_the_demo_is_the_same_every_time(app, seeded):
     first = _snapshot()
-    other = make_test_app()
-    with other.app_context():
-        db.create_all()
-        _seed(other)
-        second = _snapshot()
-        db.drop_all()
+    clean_database()
+    _seed(app)
+    second = _snapshot()
     assert first == second
     assert len(first) >= DOSSIERS_PER_DAY
 
