@@ -146,3 +146,17 @@ def test_seed_demo_is_refused_in_production(app):
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code != 0
     assert "refused in production" in result.output
+
+
+def test_a_new_day_gets_its_own_runs_beside_the_old_ones(app, seeded):
+    from datetime import timedelta
+
+    from backend.demo.seed import has_demo_day
+
+    tomorrow = SEED_NOW + timedelta(days=1)
+    assert not has_demo_day(seeded, tomorrow.date())
+    seed_day(app.config["TRAO_CONFIG"], seeded, tomorrow)
+    db.session.commit()
+    assert has_demo_day(seeded, tomorrow.date())
+    days = db.session.execute(select(DeliveryRun.run_date).distinct()).scalars().all()
+    assert sorted(d.isoformat() for d in days) == ["2026-11-23", "2026-11-24"]
