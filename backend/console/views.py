@@ -26,6 +26,8 @@ from backend.models import Role
 
 STAFF = (Role.supervisor, Role.admin)
 MAX_LABELS_PER_SHEET_REQUEST = 500
+WAITING_STATES = (State.at_office, State.held_at_office)
+WAITING_LIST_LIMIT = 200
 
 
 def _office_day():
@@ -45,7 +47,7 @@ def home():
         day=day,
         runs=[(run, run_progress(run)) for run in runs],
         counts=envelope_counts(scope),
-        at_office=envelopes_in_state(scope, [State.registered, State.at_office], limit=50),
+        waiting=envelopes_in_state(scope, WAITING_STATES, limit=WAITING_LIST_LIMIT),
     )
 
 

@@ -33,6 +33,12 @@ def test_each_role_lands_on_its_own_page(client, factory, role):
     assert client.get("/").headers["Location"] == LANDINGS[role]
 
 
+def test_the_form_with_its_csrf_field_logs_in(client, factory):
+    user = factory.user()
+    data = {"username": user.username, "password": PASSWORD, "csrf_token": "x", "next": ""}
+    assert client.post("/login", data=data).status_code == 302
+
+
 def test_username_is_case_insensitive(client, factory):
     factory.user(username="buuta9")
     response = client.post("/login", data={"username": " BuuTa9 ", "password": PASSWORD})
