@@ -50,8 +50,10 @@ def main() -> None:
         office = seed_base(config, now())
         made = seed_day(config, office, now())
         db.session.commit()
-        print(f"seed one demo day ({made.dossiers} dossiers, {made.stops} stops): "
-              f"{(time.perf_counter() - start) * 1000:.0f} ms")
+        print(
+            f"seed one demo day ({made.dossiers} dossiers, {made.stops} stops): "
+            f"{(time.perf_counter() - start) * 1000:.0f} ms"
+        )
         codes = [e for (e,) in db.session.execute(db.text("SELECT code FROM envelope LIMIT 10"))]
 
     def client_for(username: str):
@@ -63,11 +65,15 @@ def main() -> None:
     summary("GET /login", timed(lambda: app.test_client().get("/login"), 50))
     summary("GET /app (postman, ~30 stops)", timed(lambda: postman.get("/app"), 50))
     summary("GET /console (supervisor)", timed(lambda: supervisor.get("/console"), 50))
-    summary("GET label.png (one envelope)", timed(
-        lambda: supervisor.get(f"/console/envelopes/{codes[0]}/label.png"), 30))
+    summary(
+        "GET label.png (one envelope)",
+        timed(lambda: supervisor.get(f"/console/envelopes/{codes[0]}/label.png"), 30),
+    )
     query = "&".join(f"code={c}" for c in codes)
-    summary("GET labels.pdf (10 labels)", timed(
-        lambda: supervisor.get(f"/console/labels.pdf?{query}"), 10))
+    summary(
+        "GET labels.pdf (10 labels)",
+        timed(lambda: supervisor.get(f"/console/labels.pdf?{query}"), 10),
+    )
     with app.app_context():
         db.drop_all()
 
