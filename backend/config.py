@@ -71,6 +71,18 @@ class Config:
         self.MAX_CONTENT_LENGTH = _env_int("TRAO_MAX_UPLOAD_MB", 25) * 1024 * 1024
         self.PASSWORD_HASH_METHOD = "scrypt"
         self.ENVELOPE_CODE_PREFIX = _env("TRAO_ENVELOPE_PREFIX", "HC")
+        # Proof of delivery (issue 3). The phone reads the photo settings from /api/v1/runs/today.
+        self.TRAO_PHOTO_MAX_SIDE = _env_int("TRAO_PHOTO_MAX_SIDE", 1280)  # px, long side
+        self.TRAO_PHOTO_QUALITY = float(_env("TRAO_PHOTO_QUALITY", "0.8"))  # JPEG, 0..1
+        self.TRAO_MAX_PHOTOS = _env_int("TRAO_MAX_PHOTOS", 6)  # per attempt
+        self.TRAO_MAX_PHOTO_MB = _env_int("TRAO_MAX_PHOTO_MB", 8)  # photo, authorisation
+        self.TRAO_MAX_SIGNATURE_MB = _env_int("TRAO_MAX_SIGNATURE_MB", 1)
+        # Width x height, checked before decoding: refuses decompression bombs.
+        self.TRAO_MAX_IMAGE_PIXELS = _env_int("TRAO_MAX_IMAGE_PIXELS", 40_000_000)
+        # An attempt further than this from the address (minus the GPS accuracy) is flagged.
+        self.TRAO_GEOFENCE_METRES = _env_int("TRAO_GEOFENCE_METRES", 200)
+        # A phone clock further ahead of the server than this is refused.
+        self.TRAO_MAX_CLOCK_AHEAD_MINUTES = _env_int("TRAO_MAX_CLOCK_AHEAD_MINUTES", 10)
         self.TESTING = False
 
     def check(self) -> None:

@@ -81,7 +81,8 @@ class DeliveryAttempt(db.Model):
 
     __tablename__ = "delivery_attempt"
     __table_args__ = (
-        Index("ix_attempt_envelope", "envelope_id", "attempt_number"),
+        # Unique: two attempts racing for one envelope cannot both be its attempt n.
+        Index("uq_attempt_envelope_number", "envelope_id", "attempt_number", unique=True),
         Index("ix_attempt_run", "run_id"),
         Index("ix_attempt_received", "received_at"),
     )

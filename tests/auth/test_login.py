@@ -118,3 +118,10 @@ def test_csrf_is_required_on_the_login_form():
     with running_app(WTF_CSRF_ENABLED=True) as app:
         response = app.test_client().post("/login", data={"username": "x", "password": "y"})
     assert response.status_code == 400
+
+
+def test_a_session_survives_the_phone_changing_network(client, factory):
+    """A phone moves between cell towers and Wi-Fi: a new IP must not log the postman out."""
+    login(client, factory.user())
+    response = client.get("/app", environ_base={"REMOTE_ADDR": "10.20.30.40"})
+    assert response.status_code == 200

@@ -1,0 +1,105 @@
+// Reading a chip ID card's QR, and comparing names: mirrors backend/domain/cccd.py and names.py.
+import { fold } from "./format.js";
+
+const MAX_QR_CHARS = 1024;
+const STANDARD_FIELDS = 7;
+const SHORT_FIELDS = 6;
+const MAX_FIELDS = 16;
+const MIN_BIRTH_YEAR = 1900;
+
+/** Thrown with a short English reason when a text is not an ID card's QR. */
+export class InvalidIdQr extends Error {}
+
+function parseDate(value, label, today) {
+  if (!/^[0-9]{8}$/.test(value)) throw new InvalidIdQr(`${label} must be 8 digits (ddMMyyyy)`);
+  const d = Number(value.slice(0, 2));
+  const m = Number(value.slice(2, 4));
+  const y = Number(value.slice(4));
+  const date = new Date(Date.UTC(y, m - 1, d));
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d) {
+    throw new InvalidIdQr(`${label} is not a real date`);
+  }
+  const todayUtc = Date.UTC(today.getFullYear(), today.getMonth(), today.getDate());
+  if (date.getTime() > todayUtc) throw new InvalidIdQr(`${label} is in the future`);
+  if (y < MIN_BIRTH_YEAR) throw new InvalidIdQr(`${label} is before ${MIN_BIRTH_YEAR}`);
+  return { y, m, d, time: date.getTime() };
+}
+
+function parseSex(value) {
+  const v = value.normalize("NFC").toLowerCase();
+  if (v === "nam") return "Nam";
+  if (v === "nữ") return "Nữ";
+  throw new InvalidIdQr("sex must be Nam or Nữ");
+}
+
+/** The fields of a chip ID card QR text, or throw InvalidIdQr. */
+export function parseCccdQr(text, today = new Date()) {
+  if (typeof text !== "string") throw new InvalidIdQr("the QR code holds no text");
+  if (text.length > MAX_QR_CHARS) throw new InvalidIdQr("text is too long for an ID card QR");
+  text = text.normalize("NFC").trim();
+  if (!text) throw new InvalidIdQr("the QR code is empty");
+  if (text.startsWith("TR1:")) throw new InvalidIdQr("this is an envelope QR code, not an ID card");
+  if (/\p{C}/u.test(text)) throw new InvalidIdQr("text contains control or invisible characters");
+  const fields = text.split("|").map((f) => f.trim());
+  let variant;
+  if (fields.length === STANDARD_FIELDS) variant = "cccd_7";
+  else if (fields.length === SHORT_FIELDS) {
+    variant = "cccd_6";
+    fields.splice(1, 0, "");
+  } else if (fields.length > STANDARD_FIELDS && fields.length <= MAX_FIELDS) variant = "can_cuoc";
+  else throw new InvalidIdQr(`expected 6 or 7 fields, got ${fields.length}`);
+  const [number, oldNumber, rawName, birth, sexText, address, issued] = fields;
+  if (!/^[0-9]{12}$/.test(number)) throw new InvalidIdQr("ID number must be 12 digits");
+  if (oldNumber && !/^[0-9]{9}$/.test(oldNumber)) throw new InvalidIdQr("old ID number must be 9 digits");
+  const name = rawName.split(/\s+/).filter(Boolean).join(" ");
+  if (!name) throw new InvalidIdQr("full name is empty");
+  if (name.length > 100 || !/\p{L}/u.test(name)) throw new InvalidIdQr("full name is not a name");
+  if (/\p{N}/u.test(name)) throw new InvalidIdQr("full name contains digits");
+  if (address.length > 400) throw new InvalidIdQr("address is too long");
+  const dob = parseDate(birth, "date of birth", today);
+  const sex = parseSex(sexText);
+  const issue = issued ? parseDate(issued, "issue date", today) : null;
+  if (issue && issue.time <= dob.time) throw new InvalidIdQr("issue date is not after the date of birth");
+  const province = Number(number.slice(0, 3));
+  if (province < 1 || province > 96) throw new InvalidIdQr("ID number starts with an unknown province code");
+  const centurySex = Number(number[3]);
+  const centuryStart = 1900 + 100 * Math.floor(centurySex / 2);
+  if (dob.y < centuryStart || dob.y >= centuryStart + 100) {
+    throw new InvalidIdQr("ID number's century digit does not match the date of birth");
+  }
+  if (Number(number.slice(4, 6)) !== dob.y % 100) {
+    throw new InvalidIdQr("ID number's year digits do not match the date of birth");
+  }
+  if ((sex === "Nữ") !== Boolean(centurySex % 2)) {
+    throw new InvalidIdQr("ID number's sex digit does not match the sex field");
+  }
+  return {
+    idNumber: number,
+    oldIdNumber: oldNumber || null,
+    fullName: name,
+    dateOfBirth: `${birth.slice(4)}-${birth.slice(2, 4)}-${birth.slice(0, 2)}`,
+    sex,
+    address: address.split(/\s+/).filter(Boolean).join(" "),
+    variant,
+  };
+}
+
+const sameLetters = (s) => String(s ?? "").normalize("NFC").split(/\s+/).filter(Boolean).join(" ").toLowerCase();
+
+/** "exact" if equal but for case and spacing, "weak" if equal without diacritics, else "mismatch". */
+export function compareNames(expected, given) {
+  const a = sameLetters(expected);
+  const b = sameLetters(given);
+  if (!a || !b) return "mismatch";
+  if (a === b) return "exact";
+  if (fold(a) === fold(b)) return "weak";
+  return "mismatch";
+}
+
+/** How a checked identity compares to the recipient: "match" | "weak" | "mismatch". */
+export function identityMatch(recipient, name, idNumber) {
+  const digits = String(idNumber ?? "").replace(/\s+/g, "");
+  if (!recipient?.id_last4 || digits.slice(-4) !== recipient.id_last4) return "mismatch";
+  const names = compareNames(recipient.name, name);
+  return names === "exact" ? "match" : names;
+}

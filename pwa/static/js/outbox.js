@@ -1,0 +1,188 @@
+// The outbox: every attempt is written whole (meta + files) before anything is sent, sent one at
+// a time, and removed only when the server acknowledges it. Pure logic: the store and fetch are
+// injected, so node --test can drive it.
+
+export const MAX_BACKOFF_SECONDS = 300;
+export const SESSION_URL = "/api/v1/session";
+export const ATTEMPTS_URL = "/api/v1/attempts";
+// Error codes that mean "try again later", not "this attempt is wrong".
+const RETRY_CODES = new Set(["csrf_failed", "envelope_busy"]);
+
+/** Seconds to wait after the n-th failed try: min(2^n, 300). */
+export function backoffSeconds(n) {
+  return Math.min(2 ** Math.max(0, n), MAX_BACKOFF_SECONDS);
+}
+
+/** What a response means for the attempt: "ack" | "login" | "retry" | "rejected". */
+export function classifyResponse(status, code = null) {
+  if (status === 200 || status === 201) return "ack";
+  if (status === 401) return "login";
+  if (status === 408 || status === 429 || status >= 500 || status < 400) return "retry";
+  if (RETRY_CODES.has(code)) return "retry";
+  return "rejected";
+}
+
+/** A whole attempt as the outbox keeps it. `files`: [{field, blob, sha256, filename}]. */
+export function makeEntry({ userId, meta, files, now = Date.now() }) {
+  return {
+    attempt_id: meta.attempt_id,
+    user_id: userId,
+    stop_id: meta.stop_id,
+    envelope_code: meta.envelope_code,
+    outcome: meta.outcome,
+    meta: { ...meta, files: files.map((f) => ({ field: f.field, sha256: f.sha256 })) },
+    files,
+    state: "pending", // pending | rejected
+    tries: 0,
+    next_at: 0,
+    created_at: now,
+    error: null,
+  };
+}
+
+async function readJson(response) {
+  try {
+    return await response.json();
+  } catch {
+    return null;
+  }
+}
+
+export class Outbox {
+  /**
+   * store: {put(entry), all(), delete(id)} (IndexedDB in the app, a Map in tests);
+   * fetch: the fetch function; now: ms clock; onChange(): after any change;
+   * onAck(entry, body): after the server accepted an attempt.
+   */
+  constructor({ store, fetch, now = () => Date.now(), onChange = () => {}, onAck = () => {} }) {
+    this.store = store;
+    this.fetch = fetch;
+    this.now = now;
+    this.onChange = onChange;
+    this.onAck = onAck;
+    this.loginRequired = false;
+    this.running = null;
+  }
+
+  /** Write the whole attempt before anything is sent. */
+  async add(entry) {
+    await this.store.put(entry);
+    this.onChange();
+    return entry;
+  }
+
+  /** The entries of one user, oldest first. */
+  async entries(userId) {
+    const all = await this.store.all();
+    return all
+      .filter((e) => userId == null || e.user_id === userId)
+      .sort((a, b) => a.created_at - b.created_at);
+  }
+
+  /** Put a rejected attempt back in the queue (after the cause was fixed on the server). */
+  async retry(attemptId) {
+    const entry = (await this.store.all()).find((e) => e.attempt_id === attemptId);
+    if (!entry) return;
+    Object.assign(entry, { state: "pending", tries: 0, next_at: 0, error: null });
+    await this.store.put(entry);
+    this.onChange();
+  }
+
+  /** Send what is due, one attempt at a time; concurrent calls share one run. */
+  flush(userId, { force = false } = {}) {
+    if (!this.running) {
+      this.running = this._flush(userId, force).finally(() => {
+        this.running = null;
+      });
+    }
+    return this.running;
+  }
+
+  async _flush(userId, force) {
+    const result = { sent: 0, rejected: 0, retry: 0, login: false, offline: false };
+    const due = (await this.entries(userId)).filter(
+      (e) => e.state === "pending" && (force || e.next_at <= this.now()),
+    );
+    if (!due.length) return result;
+    // A cached app shell holds no fresh CSRF token: ask the session for one before sending.
+    let csrf;
+    try {
+      const response = await this.fetch(SESSION_URL, { credentials: "same-origin", cache: "no-store" });
+      if (response.status === 401) return this._needLogin(result);
+      if (!response.ok) {
+        result.offline = true;
+        return result;
+      }
+      const session = await readJson(response);
+      if (userId != null && session?.user?.id !== userId) return this._needLogin(result);
+      csrf = session?.csrf_token;
+    } catch {
+      result.offline = true;
+      return result;
+    }
+    this.loginRequired = false;
+    for (const entry of due) {
+      const verdict = await this._send(entry, csrf);
+      if (verdict === "ack") result.sent += 1;
+      else if (verdict === "rejected") result.rejected += 1;
+      else if (verdict === "login") return this._needLogin(result);
+      else {
+        result.retry += 1;
+        break; // the network or the server is failing: wait for the backoff
+      }
+    }
+    this.onChange();
+    return result;
+  }
+
+  _needLogin(result) {
+    this.loginRequired = true;
+    result.login = true;
+    this.onChange();
+    return result;
+  }
+
+  async _send(entry, csrf) {
+    const body = new FormData();
+    body.append("meta", JSON.stringify(entry.meta));
+    for (const file of entry.files) body.append(file.field, file.blob, file.filename);
+    let response;
+    try {
+      response = await this.fetch(ATTEMPTS_URL, {
+        method: "POST",
+        body,
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": csrf ?? "", Accept: "application/json" },
+      });
+    } catch {
+      await this._later(entry, { code: "network", message: "" });
+      return "retry";
+    }
+    const json = await readJson(response);
+    const error = json?.error ?? null;
+    const verdict = classifyResponse(response.status, error?.code);
+    if (verdict === "ack") {
+      await this.store.delete(entry.attempt_id);
+      await this.onAck(entry, json);
+    } else if (verdict === "rejected") {
+      entry.state = "rejected";
+      entry.error = {
+        status: response.status,
+        code: error?.code ?? `http_${response.status}`,
+        message: error?.message ?? "",
+        fields: error?.fields ?? {},
+      };
+      await this.store.put(entry);
+    } else if (verdict === "retry") {
+      await this._later(entry, { status: response.status, code: error?.code ?? `http_${response.status}` });
+    }
+    return verdict;
+  }
+
+  async _later(entry, error) {
+    entry.tries += 1;
+    entry.next_at = this.now() + backoffSeconds(entry.tries) * 1000;
+    entry.last_error = error;
+    await this.store.put(entry);
+  }
+}
