@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 import pytest
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask.testing import FlaskClient
 
 from backend import create_app
@@ -31,11 +31,28 @@ def pytest_sessionstart(session) -> None:
     compile_catalogs()
 
 
+class RequestIsolatingClient(FlaskClient):
+    """A test client whose requests do not see the user cached on `g` by an earlier request.
+
+    Tests keep one app context open (for factories); Flask reuses it for each request, and
+    Flask-Login caches the loaded user on `g`, which would hide what a real request does.
+    """
+
+    def open(self, *args, **kwargs):
+        g.pop("_login_user", None)
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            g.pop("_login_user", None)
+
+
 def make_test_app(database_url: str | None = None, **overrides) -> Flask:
     config = TestConfig(database_url)
     for key, value in overrides.items():
         setattr(config, key, value)
-    return create_app(config)
+    app = create_app(config)
+    app.test_client_class = RequestIsolatingClient
+    return app
 
 
 def clean_database() -> None:
