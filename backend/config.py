@@ -68,12 +68,17 @@ class Config:
         self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_LOGIN = _env("TRAO_LOGIN_RATE", "10 per minute")
         self.RATELIMIT_HEADERS_ENABLED = True
-        self.MAX_CONTENT_LENGTH = _env_int("TRAO_MAX_UPLOAD_MB", 25) * 1024 * 1024
+        # One attempt: up to 6 photos of at most 8 MB, an authorisation photo and a signature.
+        self.MAX_CONTENT_LENGTH = _env_int("TRAO_MAX_UPLOAD_MB", 64) * 1024 * 1024
+        # The attempt's `meta` field (signature strokes included) is a form field, not a file.
+        self.MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
         self.PASSWORD_HASH_METHOD = "scrypt"
         self.ENVELOPE_CODE_PREFIX = _env("TRAO_ENVELOPE_PREFIX", "HC")
         # Proof of delivery (issue 3). The phone reads the photo settings from /api/v1/runs/today.
         self.TRAO_PHOTO_MAX_SIDE = _env_int("TRAO_PHOTO_MAX_SIDE", 1280)  # px, long side
         self.TRAO_PHOTO_QUALITY = float(_env("TRAO_PHOTO_QUALITY", "0.8"))  # JPEG, 0..1
+        # The display copy stored beside each photo (the original is the evidence, kept as sent).
+        self.TRAO_DISPLAY_MAX_SIDE = _env_int("TRAO_DISPLAY_MAX_SIDE", 800)
         self.TRAO_MAX_PHOTOS = _env_int("TRAO_MAX_PHOTOS", 6)  # per attempt
         self.TRAO_MAX_PHOTO_MB = _env_int("TRAO_MAX_PHOTO_MB", 8)  # photo, authorisation
         self.TRAO_MAX_SIGNATURE_MB = _env_int("TRAO_MAX_SIGNATURE_MB", 1)

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("delivery", __name__)
 
-from backend.delivery import views  # noqa: E402,F401
+from backend.delivery import api, views  # noqa: E402,F401

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+
+from flask_babel import gettext
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
-from backend.domain.policy import FailureReason, IdCheckMethod, Relation
+from backend.domain.envelope_qr import sign_envelope_qr
+from backend.domain.policy import (
+    FAILURE_REASON_LABELS,
+    REASONS_NEEDING_NOTE,
+    RELATION_LABELS,
+    RESULT_TYPE_LABELS,
+    FailureReason,
+    IdCheckMethod,
+    Relation,
+    ResultType,
+)
 
 OUTCOMES = ("delivered", "failed")
 SCAN_METHODS = ("qr", "typed")
@@ -85,9 +98,7 @@ class AttemptMetaSchema(Schema):
     recipient = fields.Nested(RecipientSchema, load_default=None, allow_none=True)
     position = fields.Nested(PositionSchema, load_default=None, allow_none=True)
     device_time = fields.AwareDateTime(required=True, format="iso")
-    fees_collected_vnd = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=0)
-    )
+    fees_collected_vnd = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     signature_strokes = fields.List(
         fields.List(
             fields.Nested(StrokePointSchema), validate=validate.Length(max=MAX_POINTS_PER_STROKE)
@@ -125,3 +136,96 @@ class AttemptReceiptSchema(Schema):
     distance_m = fields.Float(allow_none=True)
     distance_flagged = fields.Boolean()
     files = fields.List(fields.Nested(ReceiptFileSchema))
+
+
+def dump_stop(stop, last_attempt, *, qr_key: bytes, policy) -> dict:
+    """One stop of today's run, as the phone needs it offline (docs/api-delivery.md)."""
+    envelope, dossier = stop.envelope, stop.envelope.dossier
+    payload = sign_envelope_qr(envelope.code, qr_key)
+    has_location = dossier.latitude is not None and dossier.longitude is not None
+    return {
+        "stop_id": stop.id,
+        "position": stop.position,
+        "envelope_code": envelope.code,
+        "qr_digest": hashlib.sha256(payload.encode("ascii")).hexdigest(),
+        "state": envelope.state.value,
+        "attempts_made": envelope.attempts_made,
+        "attempt_number": envelope.attempts_made + 1,
+        "dossier_code": dossier.code,
+        "procedure_name": dossier.procedure_name,
+        "result_type": dossier.result_type,
+        "result_type_label": result_type_label(dossier.result_type),
+        "representative_allowed": _representative_allowed(dossier, policy),
+        "recipient": {
+            "name": dossier.recipient_name,
+            "phone": dossier.recipient_phone,
+            "id_last4": dossier.recipient_id_last4,
+        },
+        "address": {
+            "line": dossier.address_line,
+            "hamlet": dossier.hamlet,
+            "commune": dossier.commune_name,
+            "province": dossier.province_name,
+            "full": dossier.full_address,
+        },
+        "location": {"lat": dossier.latitude, "lon": dossier.longitude} if has_location else None,
+        "fees_due_vnd": dossier.fees_due_vnd,
+        "last_attempt": None
+        if last_attempt is None
+        else {
+            "attempt_id": last_attempt.id,
+            "outcome": last_attempt.outcome,
+            "reason_code": last_attempt.reason_code,
+            "at": (last_attempt.device_time or last_attempt.received_at).isoformat(),
+        },
+    }
+
+
+def _representative_allowed(dossier, policy) -> bool:
+    try:
+        return policy.allows_recipient(
+            dossier.result_type, Relation.representative, dossier.holder_only
+        )
+    except ValueError:  # a result type this version does not know: only the flag decides
+        return dossier.holder_only is not True
+
+
+def result_type_label(result_type: str) -> str:
+    """The result type's name in the user's language (the code itself if unknown)."""
+    try:
+        return gettext(RESULT_TYPE_LABELS[ResultType(result_type)])
+    except ValueError:
+        return result_type
+
+
+def dump_runs_today(runs, attempts, *, day, now, settings: dict, qr_key: bytes, policy) -> dict:
+    """GET /api/v1/runs/today: the runs, their stops, and the lists the app shows offline."""
+    return {
+        "date": day.isoformat(),
+        "server_time": now.isoformat(),
+        "settings": settings,
+        "reasons": [
+            {
+                "code": reason.value,
+                "label": gettext(label),
+                "needs_note": reason in REASONS_NEEDING_NOTE,
+            }
+            for reason, label in FAILURE_REASON_LABELS.items()
+        ],
+        "relations": [
+            {"code": relation.value, "label": gettext(label)}
+            for relation, label in RELATION_LABELS.items()
+        ],
+        "runs": [
+            {
+                "id": run.id,
+                "state": run.state,
+                "date": run.run_date.isoformat(),
+                "stops": [
+                    dump_stop(stop, attempts.get(stop.envelope_id), qr_key=qr_key, policy=policy)
+                    for stop in run.stops
+                ],
+            }
+            for run in runs
+        ],
+    }

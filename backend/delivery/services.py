@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -191,6 +190,7 @@ class ProofSettings:
     max_image_pixels: int
     photo_max_side: int
     photo_quality: float
+    display_max_side: int
     max_clock_ahead: timedelta
 
     @classmethod
@@ -204,6 +204,7 @@ class ProofSettings:
             max_image_pixels=config["TRAO_MAX_IMAGE_PIXELS"],
             photo_max_side=config["TRAO_PHOTO_MAX_SIDE"],
             photo_quality=config["TRAO_PHOTO_QUALITY"],
+            display_max_side=config["TRAO_DISPLAY_MAX_SIDE"],
             max_clock_ahead=timedelta(minutes=config["TRAO_MAX_CLOCK_AHEAD_MINUTES"]),
         )
 
@@ -594,14 +595,15 @@ def _open_image(upload: Upload, max_pixels: int) -> Image.Image:
     """The upload fully decoded, if it is an image of its field's type within the pixel limit."""
     expected = FILE_FORMATS[upload.field]
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(upload.data), formats=[expected])
-            # The header is read; nothing is decoded yet: refuse bombs before they go off.
-            format_ = FORMAT_ALIASES.get(image.format, image.format)
-            if format_ != expected or image.width * image.height > max_pixels:
-                raise _bad_image(upload.field)
-            image.load()  # a truncated or fake file fails here
+        # Pillow's own guard raises DecompressionBombError far above our limit (and only
+        # warns in between); the limit that counts is ours, checked on the header below.
+        # (No warnings.catch_warnings() here: it is process-wide, not safe in threads.)
+        image = Image.open(io.BytesIO(upload.data), formats=[expected])
+        # The header is read; nothing is decoded yet: refuse bombs before they go off.
+        format_ = FORMAT_ALIASES.get(image.format, image.format)
+        if format_ != expected or image.width * image.height > max_pixels:
+            raise _bad_image(upload.field)
+        image.load()  # a truncated or fake file fails here
     except (
         Image.DecompressionBombError,
         Image.DecompressionBombWarning,
@@ -618,7 +620,7 @@ def _open_image(upload: Upload, max_pixels: int) -> Image.Image:
 def _derivative(image: Image.Image, settings: ProofSettings) -> bytes:
     """A display copy: upright, metadata stripped, JPEG, long side within the setting."""
     copy = ImageOps.exif_transpose(image).convert("RGB")
-    copy.thumbnail((settings.photo_max_side, settings.photo_max_side))
+    copy.thumbnail((settings.display_max_side, settings.display_max_side))
     out = io.BytesIO()
     quality = round(settings.photo_quality * 100)
     copy.save(out, format="JPEG", quality=quality, optimize=True, progressive=True)
