@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from backend import __version__, clock
 from backend.auth.access import roles_required
 from backend.delivery import bp
+from backend.delivery.proof_files import Upload
 from backend.delivery.schemas import (
     FILE_FIELDS,
     AttemptMetaSchema,
@@ -22,7 +23,6 @@ from backend.delivery.schemas import (
 )
 from backend.delivery.services import (
     ProofSettings,
-    Upload,
     find_replay,
     last_attempts,
     meta_digest,

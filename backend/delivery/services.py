@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -13,10 +11,17 @@ from typing import Any
 
 from flask_babel import gettext as _
 from geopy.distance import geodesic
-from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from backend.delivery.proof_files import (
+    CONTENT_TYPES,
+    DERIVATIVE_KINDS,
+    Upload,
+    check_files,
+    display_copy,
+    open_image,
+)
 from backend.domain.envelope_qr import verify_envelope_qr
 from backend.domain.identity import check_identity, may_deliver
 from backend.domain.idnum import hash_id_number, last4
@@ -24,7 +29,7 @@ from backend.domain.lifecycle import Action, State
 from backend.domain.names import compare_names
 from backend.domain.policy import DEFAULT_POLICY, DeliveryPolicy, IdCheckMethod, Relation
 from backend.envelopes.services import apply_action
-from backend.errors import Conflict, Invalid, NotFound, TooLarge
+from backend.errors import Conflict, Invalid, NotFound
 from backend.extensions import db
 from backend.models import (
     DeliveryAttempt,
@@ -37,7 +42,7 @@ from backend.models import (
     RunStop,
     User,
 )
-from backend.storage import Storage, sha256_hex
+from backend.storage import Storage
 
 DONE_STATES = {State.delivered}
 FAILED_STATES = {State.attempt_failed, State.held_at_office}
@@ -210,14 +215,6 @@ class ProofSettings:
 
 
 @dataclass(frozen=True)
-class Upload:
-    """One file part of the upload, as it came."""
-
-    field: str
-    data: bytes
-
-
-@dataclass(frozen=True)
 class AttemptReceipt:
     """The server's answer for an attempt; the same on first receipt and on replay."""
 
@@ -233,13 +230,6 @@ class AttemptReceipt:
     replay: bool = False
 
 
-# The type each file must be, as Pillow names it, and the content type it is served with.
-FILE_FORMATS = {"signature": "PNG", "photo": "JPEG", "authorization": "JPEG"}
-CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "MPO": "image/jpeg"}
-# Some phone cameras write JPEGs with extra pictures inside (MPO): still JPEG.
-FORMAT_ALIASES = {"MPO": "JPEG"}
-# Photos of the hand-over get a smaller, metadata-free copy for display.
-DERIVATIVE_KINDS = frozenset({"photo", "authorization"})
 ATTEMPT_EVENT_KINDS = ("envelope.deliver", "envelope.fail")
 
 
@@ -291,7 +281,7 @@ def receive_attempt(
         return replay
     stop = _stop_on_run(meta["stop_id"], meta["envelope_code"], postman)
     dossier = stop.envelope.dossier
-    hashed = _check_files(meta["files"], uploads, settings)
+    hashed = check_files(meta["files"], uploads, settings)
     scan = _check_scan(meta["scan"], meta["envelope_code"], settings.qr_key)
     kinds = [ref["field"] for ref in meta["files"]]
     if meta["outcome"] == "delivered":
@@ -302,14 +292,16 @@ def receive_attempt(
             raise Invalid(_("Nothing is collected on a failed attempt."), code="fees_mismatch")
     device_time = _check_device_time(meta["device_time"], now, settings.max_clock_ahead)
     where = _position(meta["position"], dossier, policy)
-    images = [_open_image(up, settings.max_image_pixels) for up in uploads]
+    images = [open_image(up, settings.max_image_pixels) for up in uploads]
 
     stored = []
     for upload, sha, image in zip(uploads, hashed, images, strict=True):
         storage.put(upload.data)
         derivative = None
         if upload.field in DERIVATIVE_KINDS:
-            derivative = storage.put(_derivative(image, settings))
+            derivative = storage.put(
+                display_copy(image, settings.display_max_side, settings.photo_quality)
+            )
         stored.append((upload, sha, image, derivative))
 
     details = {
@@ -411,46 +403,6 @@ def _stop_on_run(stop_id: int, envelope_code: str, postman: User) -> RunStop:
     if stop is None or stop.envelope.code != envelope_code:
         raise NotFound(_("This envelope is not on your run."), code="not_on_your_run")
     return stop
-
-
-def _check_files(
-    refs: Sequence[Mapping[str, str]], uploads: Sequence[Upload], settings: ProofSettings
-) -> list[str]:
-    """Counts, sizes, and each upload's SHA-256 against meta.files; the hashes, in order."""
-    limits = {"signature": 1, "photo": settings.max_photos, "authorization": 1}
-    for counts in (Counter(r["field"] for r in refs), Counter(u.field for u in uploads)):
-        over = {field: n for field, n in counts.items() if n > limits.get(field, 0)}
-        if over:
-            raise Invalid(
-                _("Too many files in this attempt."),
-                code="too_many_files",
-                fields={field: f"at most {limits.get(field, 0)}" for field in over},
-            )
-    for upload in uploads:
-        limit = (
-            settings.max_signature_bytes
-            if upload.field == "signature"
-            else settings.max_photo_bytes
-        )
-        if len(upload.data) > limit:
-            raise TooLarge(
-                _("This image is too large."),
-                code="image_too_large",
-                fields={upload.field: f"at most {limit} bytes"},
-            )
-    hashes = [sha256_hex(u.data) for u in uploads]
-    sent = Counter((u.field, h) for u, h in zip(uploads, hashes, strict=True))
-    listed = Counter((r["field"], r["sha256"]) for r in refs)
-    if sent != listed:
-        raise Invalid(
-            _("The files do not match the hashes the phone recorded."),
-            code="file_hash_mismatch",
-            fields={
-                "missing": sorted(f"{f}:{h}" for f, h in listed - sent),
-                "unexpected": sorted(f"{f}:{h}" for f, h in sent - listed),
-            },
-        )
-    return hashes
 
 
 def _check_scan(scan: Mapping[str, Any], envelope_code: str, qr_key: bytes) -> dict[str, Any]:
@@ -581,47 +533,3 @@ def _position(
         "distance_m": distance,
         "distance_flagged": bool(flagged),
     }
-
-
-def _bad_image(field: str) -> Invalid:
-    return Invalid(
-        _("A file is not a readable image of the expected type."),
-        code="bad_image",
-        fields={field: [f"must be a {FILE_FORMATS[field]} image"]},
-    )
-
-
-def _open_image(upload: Upload, max_pixels: int) -> Image.Image:
-    """The upload fully decoded, if it is an image of its field's type within the pixel limit."""
-    expected = FILE_FORMATS[upload.field]
-    try:
-        # Pillow's own guard raises DecompressionBombError far above our limit (and only
-        # warns in between); the limit that counts is ours, checked on the header below.
-        # (No warnings.catch_warnings() here: it is process-wide, not safe in threads.)
-        image = Image.open(io.BytesIO(upload.data), formats=[expected])
-        # The header is read; nothing is decoded yet: refuse bombs before they go off.
-        format_ = FORMAT_ALIASES.get(image.format, image.format)
-        if format_ != expected or image.width * image.height > max_pixels:
-            raise _bad_image(upload.field)
-        image.load()  # a truncated or fake file fails here
-    except (
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        EOFError,
-    ) as exc:
-        raise _bad_image(upload.field) from exc
-    return image
-
-
-def _derivative(image: Image.Image, settings: ProofSettings) -> bytes:
-    """A display copy: upright, metadata stripped, JPEG, long side within the setting."""
-    copy = ImageOps.exif_transpose(image).convert("RGB")
-    copy.thumbnail((settings.display_max_side, settings.display_max_side))
-    out = io.BytesIO()
-    quality = round(settings.photo_quality * 100)
-    copy.save(out, format="JPEG", quality=quality, optimize=True, progressive=True)
-    return out.getvalue()
