@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import tempfile
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -120,6 +121,8 @@ class TestConfig(Config):
         )
         self.WTF_CSRF_ENABLED = False
         self.RATELIMIT_ENABLED = False
+        # Proof files of a test run never land in the project's instance folder.
+        self.STORAGE_URL = tempfile.mkdtemp(prefix="trao-test-proofs-")
         # Cheap hashing: the suite creates many users.
         self.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 

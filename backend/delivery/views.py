@@ -1,26 +1,18 @@
-"""The postman's pages."""
+"""The postman's pages: the app shell (the run itself comes from the API)."""
 
 from __future__ import annotations
 
-from flask import render_template
-from flask_login import current_user
+from flask import make_response, render_template
 
 from backend.auth.access import roles_required
-from backend.clock import today_in
-from backend.delivery import bp
-from backend.delivery.services import run_progress, runs_for_day
+from backend.delivery import bp, pwa  # noqa: F401  (pwa: service worker, manifest, icons)
 from backend.models import Role
 
 
 @bp.get("/app")
 @roles_required(Role.postman)
 def app_shell():
-    """Today's runs of the logged-in postman."""
-    office = current_user.post_office
-    day = today_in(office.timezone if office else "Asia/Ho_Chi_Minh")
-    runs = runs_for_day(current_user, day)
-    return render_template(
-        "delivery/app.html",
-        day=day,
-        runs=[(run, run_progress(run)) for run in runs],
-    )
+    """The postman's app shell: no per-user data, so the service worker may cache it."""
+    response = make_response(render_template("delivery/app.html"))
+    response.headers["Cache-Control"] = "no-cache"
+    return response

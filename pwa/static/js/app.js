@@ -1,0 +1,350 @@
+// Wires the postman's app: session, run, screens, camera, outbox, service worker.
+import { t } from "./i18n.js";
+import { ApiError, getRunsToday, getSession } from "./api.js";
+import * as store from "./store.js";
+import { Outbox, makeEntry } from "./outbox.js";
+import { buildMeta } from "./attempts.js";
+import { matchEnvelopeScan, normaliseEnvelopeCode } from "./codes.js";
+import { sha256Hex } from "./format.js";
+import { allStops, applyReceipt } from "./run-state.js";
+import { CameraView, cameraErrorKey } from "./ui/camera.js";
+import { RunList } from "./ui/run-list.js";
+import { StopView } from "./ui/stop-view.js";
+import { DeliverScreen } from "./ui/deliver-screen.js";
+import { FailForm } from "./ui/fail-form.js";
+import { SyncBar } from "./ui/sync-bar.js";
+import { UpdatePrompt } from "./ui/update-prompt.js";
+
+const SYNC_EVERY_MS = 20000;
+const SYNC_TAG = "trao-outbox";
+const LOGGED_OUT = "trao.loggedOut";
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  user: null,
+  runData: null,
+  entries: [],
+  stop: null,
+  scan: null,
+  syncing: false,
+  loginRequired: false,
+};
+
+const camera = new CameraView($("camera"));
+const screens = ["run", "stop", "deliver", "fail"];
+
+function show(name, push = true) {
+  for (const s of screens) $(`screen-${s}`).hidden = s !== name;
+  if (name !== "run") document.title = `${state.stop?.recipient.name ?? ""} · Trao`;
+  else document.title = `${t("run_title")} · Trao`;
+  const depth = { run: 0, stop: 1, deliver: 2, fail: 2 }[name];
+  if (push) history.pushState({ screen: name, depth }, "");
+  window.scrollTo(0, 0);
+}
+
+let toastTimer;
+function toast(text) {
+  const el = $("toast");
+  el.textContent = text;
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (el.hidden = true), 6000);
+}
+
+document.querySelector("[data-testid=logout]").textContent = t("logout");
+$("loading").textContent = t("loading");
+
+// --- The outbox ----------------------------------------------------------------------------
+
+const outbox = new Outbox({
+  store: store.outboxStore,
+  fetch: (...args) => fetch(...args),
+  onChange: () => refreshEntries(),
+  onAck: async (entry, receipt) => {
+    if (!state.runData) return;
+    applyReceipt(state.runData, entry, receipt);
+    await store.saveRun(state.user.id, state.runData);
+  },
+});
+
+async function refreshEntries() {
+  if (!state.user) return;
+  state.entries = await outbox.entries(state.user.id);
+  state.loginRequired = state.loginRequired || outbox.loginRequired;
+  renderAll();
+}
+
+async function sync({ force = false } = {}) {
+  if (!state.user || state.syncing) return;
+  if (!state.entries.some((e) => e.state === "pending")) return;
+  state.syncing = true;
+  renderSyncBar();
+  try {
+    const result = await outbox.flush(state.user.id, { force });
+    state.loginRequired = result.login;
+    if (result.sent && navigator.onLine) loadRunFromServer().catch(() => {});
+  } finally {
+    state.syncing = false;
+    await refreshEntries();
+  }
+}
+
+// --- Rendering -----------------------------------------------------------------------------
+
+const syncBar = new SyncBar($("syncbar"), { onSync: () => sync({ force: true }) });
+const runList = new RunList($("screen-run"), {
+  onOpen: (stop) => openStop(stop, null),
+  onScan: () => scanEnvelope(),
+  onTyped: (text) => typedCode(text),
+});
+const stopView = new StopView($("screen-stop"), {
+  onBack: () => history.back(),
+  onScan: () => scanEnvelope(state.stop),
+  onTyped: (text) => typedCode(text, state.stop),
+  onDeliver: () => {
+    deliverScreen.open(state.stop, state.runData.settings ?? {});
+    show("deliver");
+  },
+  onFail: () => {
+    failForm.open(state.stop, state.runData.reasons ?? [], state.runData.settings ?? {});
+    show("fail");
+  },
+});
+const deliverScreen = new DeliverScreen($("screen-deliver"), { camera, onBack: () => history.back(), onSubmit: saveAttempt });
+const failForm = new FailForm($("screen-fail"), { camera, onBack: () => history.back(), onSubmit: saveAttempt });
+const updatePrompt = new UpdatePrompt($("update"));
+
+function renderSyncBar() {
+  const pending = state.entries.filter((e) => e.state === "pending").length;
+  const rejected = state.entries.filter((e) => e.state === "rejected").length;
+  const savedAt = state.fresh || !state.savedAt ? null
+    : new Date(state.savedAt).toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
+  syncBar.render({ pending, rejected, syncing: state.syncing, loginRequired: state.loginRequired, online: navigator.onLine, savedAt });
+}
+
+function dayLabel(iso) {
+  if (!iso) return "";
+  const [y, m, d] = iso.split("-").map(Number);
+  return new Date(y, m - 1, d).toLocaleDateString(document.documentElement.lang, { weekday: "long", day: "numeric", month: "numeric", year: "numeric" });
+}
+
+function renderAll() {
+  renderSyncBar();
+  if (!state.runData) return;
+  runList.render(state.runData, state.entries, { dateLabel: dayLabel(state.runData.date) });
+  if (!$("screen-stop").hidden && state.stop) stopView.render(state.stop, state.entries, state.scan);
+}
+
+// --- Finding the envelope --------------------------------------------------------------------
+
+function openStop(stop, scan, message = null, push = true) {
+  state.stop = stop;
+  state.scan = scan;
+  stopView.render(stop, state.entries, scan, message);
+  show("stop", push);
+}
+
+function scanMessage(match) {
+  switch (match.result) {
+    case "not_on_run": return t("scan_not_on_run");
+    case "forged": return t("scan_forged");
+    case "id_card": return t("scan_id_here");
+    default: return t("scan_not_envelope");
+  }
+}
+
+/** Scan an envelope: from the run (opens its stop) or on a stop (must be that stop's). */
+async function scanEnvelope(onStop = null) {
+  const stops = allStops(state.runData);
+  runList.say("");
+  let found = null;
+  try {
+    await camera.scan(t("scan_envelope"), async (text) => {
+      const match = await matchEnvelopeScan(text, stops);
+      if (match.result !== "match") return { done: false, message: scanMessage(match) };
+      if (onStop && match.stop.stop_id !== onStop.stop_id) {
+        return { done: false, message: t("scan_other_stop", { name: match.stop.recipient.name }) };
+      }
+      found = match;
+      return { done: true };
+    });
+  } catch (err) {
+    const text = `${t(cameraErrorKey(err))} ${t("type_code")}.`;
+    if (onStop) stopView.render(onStop, state.entries, null, { text, tone: "warn" });
+    else runList.say(text, "warn");
+    (onStop ? $("stop-code-input") : $("code-input"))?.focus();
+    return;
+  }
+  if (found) openStop(found.stop, { method: "qr", payload: found.payload }, null, !onStop);
+}
+
+function typedCode(text, onStop = null) {
+  const code = normaliseEnvelopeCode(text);
+  const say = (msg) => (onStop ? stopView.render(onStop, state.entries, null, { text: msg, tone: "bad" }) : runList.say(msg));
+  if (!code) return say(t("code_invalid"));
+  const stop = allStops(state.runData).find((s) => s.envelope_code === code);
+  if (!stop) return say(t("scan_not_on_run"));
+  if (onStop && stop.stop_id !== onStop.stop_id) return say(t("scan_other_stop", { name: stop.recipient.name }));
+  runList.say("");
+  openStop(stop, { method: "typed", payload: null }, null, !onStop);
+}
+
+// --- Saving an attempt -----------------------------------------------------------------------
+
+async function saveAttempt({ stop, outcome, recipient, note, fees, strokes, position, reasonCode, files }) {
+  const meta = buildMeta({ stop, scan: state.scan, outcome, recipient, note, fees, strokes, position, reasonCode });
+  for (const file of files) file.sha256 ??= await sha256Hex(file.blob);
+  await outbox.add(makeEntry({ userId: state.user.id, meta, files }));
+  await refreshEntries();
+  deliverScreen.stop = failForm.stop = null;
+  state.scan = null;
+  const depth = history.state?.depth ?? 0;
+  if (depth > 0) history.go(-depth);
+  show("run", false);
+  toast(t("saved_pending"));
+  const reg = await navigator.serviceWorker?.getRegistration();
+  reg?.sync?.register(SYNC_TAG).catch(() => {});
+  sync({ force: true });
+}
+
+// --- Start -------------------------------------------------------------------------------------
+
+async function loadRunFromServer() {
+  const data = await getRunsToday();
+  state.runData = data;
+  state.fresh = true;
+  await store.saveRun(state.user.id, data);
+  renderAll();
+}
+
+function setUser(user, csrf) {
+  state.user = user;
+  $("postman-name").textContent = user.full_name ?? user.username;
+  if (csrf) document.querySelector("#logout-form [name=csrf_token]").value = csrf;
+}
+
+async function start() {
+  let session = null;
+  try {
+    session = await getSession();
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    const last = localStorage.getItem(LOGGED_OUT) ? null : await store.getValue("lastUser");
+    if (err.status === 401) {
+      if (!last) {
+        location.replace("/login?next=/app");
+        return;
+      }
+      state.loginRequired = true;
+    }
+    if (!last) {
+      $("loading").textContent = t("offline_no_data");
+      return;
+    }
+    setUser(last);
+  }
+  if (session) {
+    if (session.user.role !== "postman") {
+      $("loading").textContent = t("not_postman");
+      return;
+    }
+    setUser(session.user, session.csrf_token);
+    localStorage.removeItem(LOGGED_OUT);
+    await store.setValue("lastUser", session.user);
+  }
+  const saved = await store.loadRun(state.user.id);
+  if (saved) {
+    state.runData = saved.data;
+    state.savedAt = saved.fetched_at;
+  }
+  await refreshEntries();
+  if (session) {
+    try {
+      await loadRunFromServer();
+    } catch (err) {
+      if (err.status === 401) state.loginRequired = true;
+    }
+  }
+  $("loading").hidden = true;
+  if (!state.runData) {
+    $("loading").hidden = false;
+    $("loading").textContent = state.loginRequired ? t("login_needed") : t("offline_no_data");
+    return;
+  }
+  $("screen-run").hidden = false;
+  history.replaceState({ screen: "run", depth: 0 }, "");
+  renderAll();
+  sync();
+}
+
+window.addEventListener("popstate", (event) => {
+  const screen = event.state?.screen ?? "run";
+  if (camera.stream) camera.close(null);
+  const formOpen = (screen === "deliver" && deliverScreen.stop) || (screen === "fail" && failForm.stop);
+  if (screen === "run" || !state.stop) show("run", false);
+  else if (formOpen) show(screen, false);
+  else openStop(state.stop, state.scan, null, false);
+});
+window.addEventListener("online", () => {
+  renderSyncBar();
+  sync({ force: true });
+  if (state.user && !state.fresh) loadRunFromServer().catch(() => {});
+});
+window.addEventListener("offline", renderSyncBar);
+setInterval(() => sync(), SYNC_EVERY_MS);
+
+// The log-out form: remember (synchronously) that the postman logged out, so the cached app
+// shows no one's run until the next log-in; the outbox stays. A fresh CSRF token if none yet.
+$("logout-form").addEventListener("submit", async (event) => {
+  localStorage.setItem(LOGGED_OUT, "1");
+  const form = event.target;
+  const token = form.querySelector("[name=csrf_token]");
+  if (token.value) return;
+  event.preventDefault();
+  try {
+    token.value = (await getSession()).csrf_token;
+  } catch { /* offline or already logged out: the server will say */ }
+  form.submit();
+});
+
+// Language: the page's (set before the modules ran); the choice is kept on the phone too, so the cached shell follows it offline.
+{
+  const toggle = $("lang-toggle");
+  const other = document.documentElement.lang === "en" ? "vi" : "en";
+  toggle.href = `/app?lang=${other}`;
+  toggle.hreflang = toggle.lang = other;
+  toggle.textContent = t("language_other");
+  toggle.addEventListener("click", () => localStorage.setItem("trao.lang", other));
+}
+
+// --- The service worker -------------------------------------------------------------------------
+
+async function registerServiceWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  const reg = await navigator.serviceWorker.register("/sw.js", { scope: "/", type: "module" });
+  let accepted = false;
+  const offer = (worker) => {
+    if (!worker || !navigator.serviceWorker.controller) return;
+    updatePrompt.show({ postMessage: (m) => { accepted = true; worker.postMessage(m); } });
+  };
+  offer(reg.waiting);
+  reg.addEventListener("updatefound", () => {
+    const worker = reg.installing;
+    worker?.addEventListener("statechange", () => worker.state === "installed" && offer(worker));
+  });
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (accepted) location.reload();
+  });
+  navigator.serviceWorker.addEventListener("message", async (event) => {
+    if (event.data?.type !== "flush") return;
+    await sync({ force: true });
+    event.ports[0]?.postMessage({ done: true });
+  });
+  setInterval(() => reg.update().catch(() => {}), 30 * 60 * 1000);
+}
+
+registerServiceWorker().catch((err) => console.warn("service worker", err));
+start().catch((err) => {
+  console.error(err);
+  $("loading").textContent = String(err?.message ?? err);
+});

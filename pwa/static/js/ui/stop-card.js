@@ -1,0 +1,62 @@
+// The facts of one stop, as shown in the list and on the stop's screen.
+import { h } from "./dom.js";
+import { t } from "../i18n.js";
+import { formatVnd } from "../format.js";
+
+const IS_ANDROID = /Android/i.test(navigator.userAgent);
+
+/** A link that opens the phone's map app at the stop (geo: on Android, a maps URL elsewhere). */
+export function directionsLink(stop) {
+  const loc = stop.location;
+  if (!loc) return null;
+  const ll = `${loc.lat},${loc.lon}`;
+  const href = IS_ANDROID
+    ? `geo:${ll}?q=${ll}(${encodeURIComponent(stop.recipient.name)})`
+    : `https://www.google.com/maps/search/?api=1&query=${ll}`;
+  return h("a", { class: "btn btn-big", href, testid: "stop-directions", rel: "noopener", target: IS_ANDROID ? null : "_blank" }, t("directions"));
+}
+
+export function callLink(stop) {
+  const phone = stop.recipient.phone;
+  if (!phone) return null;
+  return h("a", { class: "btn btn-big btn-call", href: `tel:${phone}`, testid: "stop-call", "aria-label": `${t("call")} ${phone}` },
+    `☎ ${t("call")}`);
+}
+
+/** A badge for the stop's status, marking attempts still waiting to sync or rejected. */
+export function statusBadge(status) {
+  const label =
+    status.status === "delivered" ? (status.pending ? t("status_delivered_pending") : t("status_delivered"))
+    : status.status === "failed" ? (status.pending ? t("status_failed_pending") : t("status_failed"))
+    : t("status_open");
+  return h("span", { class: `badge badge-${status.status}${status.pending ? " badge-pending" : ""}`, testid: "stop-status", "data-status": status.status, "data-pending": String(status.pending) }, label);
+}
+
+/** The rejected attempt's reason from the server, kept in sight. */
+export function rejectedNote(entry) {
+  if (!entry) return null;
+  return h("p", { class: "notice notice-bad", testid: "stop-rejected", role: "note" },
+    h("strong", {}, t("rejected_title")), " ", t(`err_${entry.error?.code}`, {}, entry.error?.message || entry.error?.code),
+    entry.error?.message ? h("span", { class: "server-message" }, entry.error.message) : null,
+    h("code", {}, entry.error?.code ?? ""));
+}
+
+/** Address, result type, fees, representative rule and attempt number. */
+export function stopFacts(stop, status) {
+  const lines = [
+    h("div", { class: "addr", testid: "stop-address" }, stop.address?.full ?? ""),
+    h("div", { class: "muted" }, `${stop.result_type_label} · `, h("code", { testid: "stop-code" }, stop.envelope_code)),
+    stop.recipient.phone ? h("div", { class: "muted" }, `☎ ${stop.recipient.phone}`) : null,
+  ];
+  if (stop.fees_due_vnd) {
+    lines.push(h("div", { testid: "stop-fees" }, `${t("to_collect")}: `, h("strong", {}, formatVnd(stop.fees_due_vnd))));
+  }
+  lines.push(
+    h("div", { class: "facts" },
+      h("span", { class: `tag ${stop.representative_allowed ? "" : "tag-strict"}`, testid: "stop-representative" },
+        stop.representative_allowed ? t("representative_allowed") : t("holder_only")),
+      h("span", { class: "tag", testid: "stop-attempt" }, t("attempt_n", { n: status.attemptNumber })),
+    ),
+  );
+  return lines;
+}

@@ -1,0 +1,44 @@
+// One stop: its facts, identifying the envelope (scan or typed code), deliver or record a failure.
+import { h, fill } from "./dom.js";
+import { t } from "../i18n.js";
+import { stopStatus } from "../run-state.js";
+import { callLink, directionsLink, rejectedNote, statusBadge, stopFacts } from "./stop-card.js";
+
+export class StopView {
+  constructor(root, { onBack, onScan, onTyped, onDeliver, onFail }) {
+    this.root = root;
+    this.handlers = { onBack, onScan, onTyped, onDeliver, onFail };
+  }
+
+  /** scan: null or {method: "qr"|"typed", payload}; message: a scan's outcome to show. */
+  render(stop, entries, scan, message = null) {
+    const status = stopStatus(stop, entries);
+    const { onBack, onScan, onTyped, onDeliver, onFail } = this.handlers;
+    const codeInput = h("input", { id: "stop-code-input", testid: "stop-code-input", autocomplete: "off",
+      autocapitalize: "characters", spellcheck: "false", placeholder: "HC 1234 5678 5 VN" });
+    const done = status.status !== "open";
+    const identified = scan
+      ? h("p", { class: "notice notice-ok", testid: "envelope-identified", role: "status" },
+          scan.method === "qr" ? t("envelope_scanned") : t("envelope_typed"))
+      : h("div", { class: "card scanbox" },
+          h("p", { class: "muted" }, t("identify_first")),
+          h("button", { class: "btn btn-primary btn-block btn-huge", type: "button", testid: "stop-scan", onclick: onScan }, t("scan_this_envelope")),
+          h("form", { class: "inline-form", onsubmit: (e) => { e.preventDefault(); onTyped(codeInput.value); } },
+            h("label", { for: "stop-code-input" }, t("type_code")),
+            h("div", { class: "row" }, codeInput, h("button", { class: "btn", type: "submit", testid: "stop-code-submit" }, t("confirm_code")))));
+    fill(this.root,
+      h("button", { class: "btn btn-quiet back", type: "button", testid: "back", onclick: onBack }, `← ${t("back_to_run")}`),
+      h("h2", { class: "screen-title", testid: "stop-title" }, stop.recipient.name),
+      h("div", { class: "card" },
+        h("div", { class: "stop-head" }, h("span", { class: "muted" }, stop.procedure_name ?? ""), statusBadge(status)),
+        stopFacts(stop, status),
+        rejectedNote(status.rejected),
+        h("div", { class: "actions" }, callLink(stop), directionsLink(stop))),
+      message ? h("p", { class: `notice notice-${message.tone}`, role: "alert", testid: "stop-message" }, message.text) : null,
+      done ? h("p", { class: "notice notice-ok", testid: "stop-done" }, status.status === "delivered" ? t("already_delivered") : t("already_failed")) : identified,
+      h("div", { class: "actions actions-main" },
+        h("button", { class: "btn btn-primary btn-huge", type: "button", testid: "deliver", disabled: !scan || done, onclick: onDeliver }, `✔ ${t("deliver")}`),
+        h("button", { class: "btn btn-danger btn-huge", type: "button", testid: "fail", disabled: !scan || done, onclick: onFail }, `✖ ${t("fail")}`)),
+    );
+  }
+}

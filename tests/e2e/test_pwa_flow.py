@@ -1,0 +1,410 @@
+"""The postman's app at the door: scans, identity, proof, failures, offline saving and sync.
+
+The fake camera plays tests/e2e/qrcam.py's one-frame video, rewritten before each scan (Chromium
+re-opens it at each getUserMedia).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from backend.domain.codes import make_envelope_code
+from backend.domain.envelope_qr import sign_envelope_qr
+from backend.extensions import db
+from backend.models import DeliveryAttempt
+from tests.e2e.conftest import PHONE, login_as, save_screenshot
+from tests.e2e.qrcam import write_qr_y4m
+
+CAMERA = Path(tempfile.gettempdir()) / f"trao-pwa-flow-{os.getpid()}.y4m"
+write_qr_y4m(CAMERA, "no code yet")
+CAMERA_ARGS = (
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    f"--use-file-for-fake-video-capture={CAMERA}",
+)
+POSITION = {"latitude": 21.862, "longitude": 106.7596, "accuracy": 12}
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.parametrize("chromium_args", [CAMERA_ARGS], indirect=True),
+    pytest.mark.browser_context_args(**PHONE, geolocation=POSITION, permissions=["geolocation"]),
+]
+
+
+def open_app(page: Page) -> list[dict]:
+    """Log in as buuta1, wait for the service worker and the run; return the open stops."""
+    login_as(page, "buuta1")
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=20000)
+    expect(page.locator("ol.stops > li").first).to_be_visible()
+    data = page.evaluate("fetch('/api/v1/runs/today').then(r => r.json())")
+    return [s for r in data["runs"] for s in r["stops"] if s["state"] == "out_for_delivery"]
+
+
+def pick(stops: list[dict], used: set, **want) -> dict:
+    """An open stop not used by another test, with the wanted properties."""
+    for stop in stops:
+        if stop["envelope_code"] in used:
+            continue
+        if all(stop.get(k) == v if not callable(v) else v(stop.get(k)) for k, v in want.items()):
+            used.add(stop["envelope_code"])
+            return stop
+    raise LookupError(want)
+
+
+USED: set[str] = set()
+
+
+def card_qr(stop: dict, name: str | None = None) -> str:
+    """A chip ID card QR text for the stop's recipient (a man born in 1990)."""
+    name = name or stop["recipient"]["name"]
+    return f"00109012{stop['recipient']['id_last4']}||{name.upper()}|01011990|Nam|Lạng Sơn|15042021"
+
+
+def scan(page: Page, button_testid: str, text: str) -> None:
+    write_qr_y4m(CAMERA, text)
+    page.get_by_test_id(button_testid).click()
+
+
+def sign(page: Page) -> None:
+    pad = page.get_by_test_id("signature-pad")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + 30, box["y"] + 120)
+    page.mouse.down()
+    for i in range(15):
+        page.mouse.move(box["x"] + 30 + i * 15, box["y"] + 120 + (25 if i % 2 else -25))
+    page.mouse.up()
+
+
+def take_photo(page: Page, testid: str = "photo-take") -> None:
+    write_qr_y4m(CAMERA, "the hand-over")
+    page.get_by_test_id(testid).click()
+    shutter = page.get_by_test_id("camera-shutter")
+    expect(shutter).to_be_visible()
+    page.wait_for_timeout(300)
+    shutter.click()
+    expect(page.get_by_test_id("camera")).to_be_hidden()
+
+
+def stop_item(page: Page, stop: dict):
+    return page.get_by_test_id(f"stop-{stop['envelope_code']}")
+
+
+def synced(page: Page, stop: dict, status: str) -> None:
+    """Wait until the stop shows the attempt saved and acknowledged by the server."""
+    badge = stop_item(page, stop).get_by_test_id("stop-status")
+    expect(badge).to_have_attribute("data-status", status, timeout=15000)
+    expect(badge).to_have_attribute("data-pending", "false", timeout=15000)
+
+
+def attempt_in_db(live_server, code: str) -> DeliveryAttempt | None:
+    from backend.models import Envelope
+
+    with live_server.app.app_context():
+        envelope = db.session.execute(db.select(Envelope).filter_by(code=code)).scalar_one()
+        attempt = (
+            db.session.execute(db.select(DeliveryAttempt).filter_by(envelope_id=envelope.id))
+            .scalars()
+            .first()
+        )
+        db.session.expunge_all()
+        return attempt
+
+
+def postman_attempts(live_server) -> dict[str, DeliveryAttempt]:
+    """buuta1's attempts on the server, by envelope code, with their files and envelopes."""
+    from sqlalchemy.orm import selectinload
+
+    from backend.models import User
+
+    with live_server.app.app_context():
+        postman = db.session.execute(db.select(User).filter_by(username="buuta1")).scalar_one()
+        rows = db.session.execute(
+            db.select(DeliveryAttempt)
+            .filter_by(postman_id=postman.id)
+            .options(selectinload(DeliveryAttempt.files), selectinload(DeliveryAttempt.envelope))
+        ).scalars()
+        attempts = {a.envelope.code: a for a in rows}
+        db.session.expunge_all()
+        return attempts
+
+
+def events_of(live_server, code: str) -> list:
+    from backend.models import Envelope, Event
+
+    with live_server.app.app_context():
+        envelope = db.session.execute(db.select(Envelope).filter_by(code=code)).scalar_one()
+        events = (
+            db.session.execute(
+                db.select(Event).filter_by(envelope_id=envelope.id).order_by(Event.id)
+            )
+            .scalars()
+            .all()
+        )
+        db.session.expunge_all()
+        return events
+
+
+def test_a_run_offline_delivery_and_failure_reload_then_sync(
+    page: Page, context: BrowserContext, live_server
+):
+    """The issue's whole story: offline, deliver with scans, signature and photo, record a
+    failure, reload (a dead battery), come back online: the server holds exactly those two
+    attempts with their files, the dossiers have the proof, the envelopes their states."""
+    from backend.storage import get_storage
+
+    stops = open_app(page)
+    delivered = pick(stops, USED, representative_allowed=False, fees_due_vnd=lambda f: f and f > 0)
+    failed = pick(stops, USED)
+    key = live_server.app.config["QR_SIGNING_KEY"]
+    before = postman_attempts(live_server)
+    save_screenshot(page, "pwa-run")
+
+    context.set_offline(True)
+    scan(page, "scan-envelope", sign_envelope_qr(delivered["envelope_code"], key))
+    expect(page.get_by_test_id("envelope-identified")).to_be_visible()
+    expect(page.get_by_test_id("stop-title")).to_have_text(delivered["recipient"]["name"])
+    assert int(page.get_by_test_id("camera").get_attribute("data-decode-ms")) < 5000
+    save_screenshot(page, "pwa-stop")
+    page.get_by_test_id("deliver").click()
+    expect(page.get_by_test_id("relation-representative")).to_be_disabled()
+    expect(page.get_by_test_id("holder-only-note")).to_be_visible()
+    expect(page.get_by_test_id("confirm-delivery")).to_be_disabled()
+
+    scan(page, "id-scan", card_qr(delivered))
+    expect(page.get_by_test_id("id-result")).to_have_attribute("data-match", "match")
+    save_screenshot(page, "pwa-identity")
+    sign(page)
+    take_photo(page)
+    expect(page.get_by_test_id("fees")).to_have_value(str(delivered["fees_due_vnd"]))
+    expect(page.get_by_test_id("position")).to_have_attribute("data-state", "ok")
+    save_screenshot(page, "pwa-proof")
+    page.get_by_test_id("confirm-delivery").click()
+    expect(page.get_by_test_id("screen-run")).to_be_visible()
+
+    scan(page, "scan-envelope", sign_envelope_qr(failed["envelope_code"], key))
+    expect(page.get_by_test_id("envelope-identified")).to_be_visible()
+    page.get_by_test_id("fail").click()
+    page.get_by_test_id("reason-not_home").check()
+    page.get_by_test_id("confirm-failure").click()
+    expect(page.get_by_test_id("screen-run")).to_be_visible()
+
+    expect(page.get_by_test_id("pending-count")).to_have_attribute("data-count", "2")
+    status = stop_item(page, delivered).get_by_test_id("stop-status")
+    expect(status).to_have_attribute("data-pending", "true")
+    expect(status).to_have_text("Đã phát · chờ đồng bộ")
+
+    page.reload()  # a dead battery, offline: nothing is lost
+    expect(page.get_by_test_id("pending-count")).to_have_attribute("data-count", "2")
+    for stop in (delivered, failed):
+        badge = stop_item(page, stop).get_by_test_id("stop-status")
+        expect(badge).to_have_attribute("data-pending", "true")
+    assert postman_attempts(live_server).keys() == before.keys()
+
+    context.set_offline(False)
+    expect(page.get_by_test_id("pending-count")).to_have_attribute("data-count", "0", timeout=15000)
+    synced(page, delivered, "delivered")
+    synced(page, failed, "failed")
+
+    after = postman_attempts(live_server)
+    assert after.keys() - before.keys() == {delivered["envelope_code"], failed["envelope_code"]}
+    proof = after[delivered["envelope_code"]]
+    assert (proof.outcome, proof.scan_method, proof.id_check_method, proof.relation) == (
+        "delivered", "qr", "chip_qr", "holder",
+    )  # fmt: skip
+    assert (proof.name_match, proof.number_match) == ("exact", True)
+    assert proof.fees_collected_vnd == delivered["fees_due_vnd"]
+    assert proof.latitude and proof.accuracy_m == 12 and proof.distance_m is not None
+    assert proof.signature_strokes and proof.device_time is not None
+    assert proof.envelope.state.value == "delivered"
+    kinds = sorted(f.kind for f in proof.files)
+    assert kinds == ["photo", "signature"]
+    store = get_storage(live_server.app)
+    for f in proof.files:
+        assert store.exists(f.sha256)
+        with store.open(f.sha256) as data:
+            assert hashlib.sha256(data.read()).hexdigest() == f.sha256
+    failure = after[failed["envelope_code"]]
+    assert (failure.outcome, failure.reason_code, failure.scan_method) == (
+        "failed",
+        "not_home",
+        "qr",
+    )
+    assert failure.envelope.state.value == "attempt_failed"
+
+    written_back = events_of(live_server, delivered["envelope_code"])[-1]
+    assert written_back.kind == "envelope.deliver" and written_back.to_state == "delivered"
+    assert written_back.data["attempt_id"] == proof.id
+    assert {f["sha256"] for f in written_back.data["files"]} == {f.sha256 for f in proof.files}
+    assert events_of(live_server, failed["envelope_code"])[-1].kind == "envelope.fail"
+
+
+def test_a_failed_attempt_with_a_typed_code_needs_a_note_for_other(page: Page, live_server):
+    stops = open_app(page)
+    stop = pick(stops, USED)
+    code = stop["envelope_code"]
+    spaced = f"{code[:2]} {code[2:6]} {code[6:10]} {code[10]} {code[11:]}".lower()
+    page.get_by_test_id("code-input").fill(spaced)
+    page.get_by_test_id("code-submit").click()
+    expect(page.get_by_test_id("envelope-identified")).to_contain_text("nhập mã")
+    page.get_by_test_id("fail").click()
+    confirm = page.get_by_test_id("confirm-failure")
+    expect(confirm).to_be_disabled()
+    page.get_by_test_id("reason-other").check()
+    expect(confirm).to_be_disabled()
+    page.get_by_test_id("fail-note").fill("Chó dữ trong sân, không vào được")
+    expect(confirm).to_be_enabled()
+    confirm.click()
+    synced(page, stop, "failed")
+    attempt = attempt_in_db(live_server, code)
+    assert attempt is not None
+    assert (attempt.outcome, attempt.reason_code, attempt.scan_method) == (
+        "failed",
+        "other",
+        "typed",
+    )
+
+
+def test_wrong_scans_and_codes_are_explained(page: Page, live_server):
+    stops = open_app(page)
+    stop = stops[0]
+    key = live_server.app.config["QR_SIGNING_KEY"]
+    status = page.get_by_test_id("camera-status")
+    cases = [
+        (f"TR1:{stop['envelope_code']}:AAAAAAAAAAAAAAAA", "Nhãn giả hoặc hỏng — không dùng được"),
+        (
+            sign_envelope_qr(make_envelope_code(77777777), key),
+            "Bưu gửi này không thuộc chuyến của bạn",
+        ),
+        ("https://example.com/", "Đây không phải mã bưu gửi"),
+        (card_qr(stop), "thẻ Căn cước"),
+    ]
+    for text, message in cases:
+        scan(page, "scan-envelope", text)
+        expect(status).to_contain_text(message)
+        save_screenshot(page, "pwa-camera")
+        page.get_by_test_id("camera-cancel").click()
+        expect(page.get_by_test_id("camera")).to_be_hidden()
+    page.get_by_test_id("code-input").fill("HC000000019VN")  # wrong check digit
+    page.get_by_test_id("code-submit").click()
+    expect(page.get_by_test_id("scan-message")).to_contain_text("sai số kiểm tra")
+
+
+def test_identity_by_hand_weak_and_mismatch(page: Page):
+    stops = open_app(page)
+    stop = pick(stops, USED)
+    page.get_by_test_id("code-input").fill(stop["envelope_code"])
+    page.get_by_test_id("code-submit").click()
+    page.get_by_test_id("deliver").click()
+    page.get_by_test_id("id-manual").click()
+    name, last4 = stop["recipient"]["name"], stop["recipient"]["id_last4"]
+    bare = page.evaluate(
+        "s => s.normalize('NFD').replace(/\\p{M}/gu, '').replace(/đ/g,'d').replace(/Đ/g,'D')", name
+    )
+    page.get_by_test_id("id-number").fill(f"00109012{last4}")
+    page.get_by_test_id("id-name").fill(bare)
+    result = page.get_by_test_id("id-result")
+    if bare != name:
+        expect(result).to_have_attribute("data-match", "weak")
+        expect(result).to_contain_text("Tên khớp nhưng khác dấu")
+    page.get_by_test_id("id-name").fill(name)
+    expect(result).to_have_attribute("data-match", "match")
+    page.get_by_test_id("id-number").fill("001090120000" if last4 != "0000" else "001090121111")
+    expect(result).to_have_attribute("data-match", "mismatch")
+    sign(page)
+    take_photo(page)
+    expect(page.get_by_test_id("confirm-delivery")).to_be_disabled()
+    expect(page.get_by_test_id("deliver-missing")).to_contain_text("không khớp")
+
+
+def test_a_representative_needs_the_authorisation_photo(page: Page, live_server):
+    stops = open_app(page)
+    stop = pick(stops, USED, representative_allowed=True)
+    page.get_by_test_id("code-input").fill(stop["envelope_code"])
+    page.get_by_test_id("code-submit").click()
+    page.get_by_test_id("deliver").click()
+    page.get_by_test_id("relation-representative").check()
+    page.get_by_test_id("id-manual").click()
+    page.get_by_test_id("id-name").fill("Trần Văn Bình")
+    page.get_by_test_id("id-number").fill("001085004321")
+    page.get_by_test_id("rep-relation").fill("con trai")
+    expect(page.get_by_test_id("id-result")).to_have_attribute("data-match", "read")
+    sign(page)
+    take_photo(page)
+    expect(page.get_by_test_id("deliver-missing")).to_contain_text("giấy ủy quyền")
+    take_photo(page, "auth-photo-take")
+    confirm = page.get_by_test_id("confirm-delivery")
+    expect(confirm).to_be_enabled()
+    confirm.click()
+    synced(page, stop, "delivered")
+    expect(stop_item(page, stop).get_by_test_id("stop-rejected")).to_have_count(0)
+    attempt = attempt_in_db(live_server, stop["envelope_code"])
+    assert attempt is not None and attempt.relation == "representative"
+
+
+def test_an_expired_session_keeps_the_outbox_until_the_postman_logs_in(
+    page: Page, context: BrowserContext, live_server
+):
+    stops = open_app(page)
+    stop = pick(stops, USED)
+    context.set_offline(True)
+    page.get_by_test_id("code-input").fill(stop["envelope_code"])
+    page.get_by_test_id("code-submit").click()
+    page.get_by_test_id("fail").click()
+    page.get_by_test_id("reason-not_home").check()
+    page.get_by_test_id("confirm-failure").click()
+    expect(page.get_by_test_id("pending-count")).to_have_attribute("data-count", "1")
+
+    context.clear_cookies()  # the session expires while offline
+    context.set_offline(False)
+    login = page.get_by_test_id("login-again")
+    expect(login).to_be_visible(timeout=15000)
+    expect(login).to_have_text("Phiên đăng nhập đã hết — đăng nhập lại")
+    expect(page.get_by_test_id("pending-count")).to_have_attribute("data-count", "1")
+    assert attempt_in_db(live_server, stop["envelope_code"]) is None
+
+    login.click()
+    expect(page).to_have_url(re.compile(r"/login\?next=/app$"))
+    login_as(page, "buuta1")
+    synced(page, stop, "failed")
+    attempt = attempt_in_db(live_server, stop["envelope_code"])
+    assert attempt is not None and attempt.reason_code == "not_home"
+
+
+def record_failure(page: Page, stop: dict, reason: str) -> None:
+    page.get_by_test_id("code-input").fill(stop["envelope_code"])
+    page.get_by_test_id("code-submit").click()
+    page.get_by_test_id("fail").click()
+    page.get_by_test_id(f"reason-{reason}").check()
+    page.get_by_test_id("confirm-failure").click()
+    expect(page.get_by_test_id("screen-run")).to_be_visible()
+
+
+def test_an_attempt_the_server_refuses_stays_visible_with_its_reason(page: Page, open_context):
+    stops = open_app(page)
+    stop = pick(stops, USED)
+    other = open_context()  # the marker's phone options apply to every context
+    phone_b = other.new_page()
+    open_app(phone_b)
+    other.set_offline(True)
+    record_failure(phone_b, stop, "not_home")  # phone B, offline: waits in its outbox
+    record_failure(page, stop, "refused")  # phone A, online: accepted first
+    synced(page, stop, "failed")
+
+    other.set_offline(False)
+    rejected = stop_item(phone_b, stop).get_by_test_id("stop-rejected")
+    expect(rejected).to_be_visible(timeout=15000)
+    expect(rejected).to_contain_text("Máy chủ từ chối")
+    expect(phone_b.get_by_test_id("rejected-count")).to_have_attribute("data-count", "1")
+    expect(phone_b.get_by_test_id("pending-count")).to_have_attribute("data-count", "0")
+    phone_b.reload()  # still there after a reload
+    expect(stop_item(phone_b, stop).get_by_test_id("stop-rejected")).to_be_visible()
+    stop_item(phone_b, stop).scroll_into_view_if_needed()
+    save_screenshot(phone_b, "pwa-rejected")

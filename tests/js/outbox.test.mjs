@@ -1,0 +1,182 @@
+// The outbox: written whole before sending, removed only on the server's acknowledgement.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Outbox, backoffSeconds, classifyResponse, makeEntry } from "../../pwa/static/js/outbox.js";
+
+const USER = { id: 7, username: "buuta1", role: "postman" };
+
+class MemoryStore {
+  constructor() { this.map = new Map(); this.log = []; }
+  async put(e) { this.log.push(["put", e.attempt_id]); this.map.set(e.attempt_id, structuredClone({ ...e, files: [] }) && e); }
+  async all() { return [...this.map.values()]; }
+  async delete(id) { this.log.push(["delete", id]); this.map.delete(id); }
+}
+
+function entry(id, { now = 1000, outcome = "delivered" } = {}) {
+  const meta = { attempt_id: id, stop_id: 5, envelope_code: "HC000000015VN", outcome };
+  const files = [{ field: "photo", blob: new Blob(["jpeg"], { type: "image/jpeg" }), sha256: "a".repeat(64), filename: "p.jpg" }];
+  return makeEntry({ userId: USER.id, meta, files, now });
+}
+
+/** A fake server: `answers` is a list of [status, body] (or an Error to throw) for the POSTs. */
+function fakeFetch(answers, { session = [200, { user: USER, csrf_token: "tok" }], log = [] } = {}) {
+  let inFlight = 0;
+  const fn = async (url, init = {}) => {
+    log.push({ url, init, inFlight });
+    if (url === "/api/v1/session") {
+      if (session instanceof Error) throw session;
+      return new Response(JSON.stringify(session[1]), { status: session[0] });
+    }
+    inFlight += 1;
+    fn.maxInFlight = Math.max(fn.maxInFlight ?? 0, inFlight);
+    await new Promise((r) => setTimeout(r, 5));
+    inFlight -= 1;
+    const answer = answers.shift();
+    if (answer instanceof Error) throw answer;
+    return new Response(JSON.stringify(answer[1]), { status: answer[0], headers: { "Content-Type": "application/json" } });
+  };
+  fn.log = log;
+  return fn;
+}
+
+test("backoff doubles and stops at 300 s", () => {
+  assert.deepEqual([0, 1, 2, 3, 8, 9, 20].map(backoffSeconds), [1, 2, 4, 8, 256, 300, 300]);
+});
+
+test("responses are classified: ack, login, retry, rejected", () => {
+  assert.equal(classifyResponse(201), "ack");
+  assert.equal(classifyResponse(200), "ack");
+  assert.equal(classifyResponse(401), "login");
+  for (const s of [408, 429, 500, 502, 503]) assert.equal(classifyResponse(s), "retry");
+  for (const s of [403, 404, 409, 413, 422]) assert.equal(classifyResponse(s), "rejected");
+  assert.equal(classifyResponse(400, "csrf_failed"), "retry");
+});
+
+test("an attempt is written whole to the store before anything is sent", async () => {
+  const store = new MemoryStore();
+  const fetch = fakeFetch([[201, { attempt_id: "a1" }]]);
+  const outbox = new Outbox({ store, fetch });
+  await outbox.add(entry("a1"));
+  assert.equal(fetch.log.length, 0);
+  const saved = (await store.all())[0];
+  assert.equal(saved.meta.files[0].sha256, "a".repeat(64));
+  assert.equal(saved.files[0].blob.size, 4);
+  assert.equal(saved.state, "pending");
+});
+
+test("an acknowledged attempt is removed; the POST carries meta, files and the CSRF token", async () => {
+  const store = new MemoryStore();
+  const fetch = fakeFetch([[201, { attempt_id: "a1", envelope_state: "delivered" }]]);
+  const acks = [];
+  const outbox = new Outbox({ store, fetch, onAck: (e, body) => acks.push([e.attempt_id, body.envelope_state]) });
+  await outbox.add(entry("a1"));
+  const result = await outbox.flush(USER.id);
+  assert.equal(result.sent, 1);
+  assert.equal((await store.all()).length, 0);
+  assert.deepEqual(acks, [["a1", "delivered"]]);
+  const post = fetch.log.find((l) => l.url === "/api/v1/attempts");
+  assert.equal(post.init.headers["X-CSRFToken"], "tok");
+  assert.equal(JSON.parse(post.init.body.get("meta")).attempt_id, "a1");
+  assert.equal(post.init.body.getAll("photo").length, 1);
+});
+
+test("a replay answered 200 is also removed", async () => {
+  const store = new MemoryStore();
+  const outbox = new Outbox({ store, fetch: fakeFetch([[200, {}]]) });
+  await outbox.add(entry("a1"));
+  await outbox.flush(USER.id);
+  assert.equal((await store.all()).length, 0);
+});
+
+test("a network failure keeps the attempt and backs off min(2^n, 300) s", async () => {
+  const store = new MemoryStore();
+  let now = 10_000;
+  const outbox = new Outbox({ store, fetch: fakeFetch([new TypeError("offline"), [503, {}]]), now: () => now });
+  await outbox.add(entry("a1"));
+  await outbox.flush(USER.id);
+  let [e] = await store.all();
+  assert.equal(e.state, "pending");
+  assert.equal(e.tries, 1);
+  assert.equal(e.next_at, 10_000 + 2_000);
+  // Not due yet: nothing is sent.
+  const early = await outbox.flush(USER.id);
+  assert.equal(early.sent + early.retry, 0);
+  now = 12_000;
+  await outbox.flush(USER.id);
+  [e] = await store.all();
+  assert.equal(e.tries, 2);
+  assert.equal(e.next_at, 12_000 + 4_000);
+});
+
+test("a rejected attempt stays, with the server's code and message", async () => {
+  const store = new MemoryStore();
+  const body = { error: { code: "identity_mismatch", message: "The ID does not match.", fields: {} } };
+  const outbox = new Outbox({ store, fetch: fakeFetch([[422, body]]) });
+  await outbox.add(entry("a1"));
+  const result = await outbox.flush(USER.id);
+  assert.equal(result.rejected, 1);
+  const [e] = await store.all();
+  assert.equal(e.state, "rejected");
+  assert.deepEqual([e.error.status, e.error.code, e.error.message], [422, "identity_mismatch", "The ID does not match."]);
+  // A rejected attempt is not sent again by itself.
+  const again = await outbox.flush(USER.id, { force: true });
+  assert.equal(again.sent + again.rejected + again.retry, 0);
+});
+
+test("a 401 keeps everything and flags that the postman must log in again", async () => {
+  const store = new MemoryStore();
+  const outbox = new Outbox({ store, fetch: fakeFetch([], { session: [401, { error: { code: "unauthorized" } }] }) });
+  await outbox.add(entry("a1"));
+  const result = await outbox.flush(USER.id);
+  assert.equal(result.login, true);
+  assert.equal(outbox.loginRequired, true);
+  assert.equal((await store.all()).length, 1);
+});
+
+test("a 401 on the POST itself keeps the attempt too", async () => {
+  const store = new MemoryStore();
+  const outbox = new Outbox({ store, fetch: fakeFetch([[401, {}]]) });
+  await outbox.add(entry("a1"));
+  const result = await outbox.flush(USER.id);
+  assert.equal(result.login, true);
+  assert.equal((await store.all())[0].state, "pending");
+});
+
+test("attempts are sent one at a time, oldest first, and a failure stops the run", async () => {
+  const store = new MemoryStore();
+  const fetch = fakeFetch([[201, {}], [201, {}], [500, {}], [201, {}]]);
+  const outbox = new Outbox({ store, fetch });
+  await outbox.add(entry("c", { now: 3 }));
+  await outbox.add(entry("a", { now: 1 }));
+  await outbox.add(entry("b", { now: 2 }));
+  await outbox.add(entry("d", { now: 4 }));
+  // Two flushes at once share one run.
+  const [r1, r2] = await Promise.all([outbox.flush(USER.id), outbox.flush(USER.id)]);
+  assert.equal(r1, r2);
+  assert.equal(fetch.maxInFlight, 1);
+  const sent = fetch.log.filter((l) => l.url === "/api/v1/attempts").map((l) => JSON.parse(l.init.body.get("meta")).attempt_id);
+  assert.deepEqual(sent, ["a", "b", "c"]);
+  assert.deepEqual((await store.all()).map((e) => e.attempt_id).sort(), ["c", "d"]);
+});
+
+test("another user's attempts are not sent with this session", async () => {
+  const store = new MemoryStore();
+  const fetch = fakeFetch([[201, {}]]);
+  const outbox = new Outbox({ store, fetch });
+  const other = entry("x");
+  other.user_id = 99;
+  await outbox.add(other);
+  const result = await outbox.flush(USER.id);
+  assert.equal(result.sent, 0);
+  assert.equal(fetch.log.length, 0);
+});
+
+test("offline before the session answers: nothing changes", async () => {
+  const store = new MemoryStore();
+  const outbox = new Outbox({ store, fetch: fakeFetch([], { session: new TypeError("offline") }) });
+  await outbox.add(entry("a1"));
+  const result = await outbox.flush(USER.id);
+  assert.equal(result.offline, true);
+  const [e] = await store.all();
+  assert.equal(e.tries, 0);
+});
