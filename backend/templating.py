@@ -1,4 +1,4 @@
-"""Filters and helpers the templates use: money, dates and translated labels."""
+"""Filters and helpers the templates use: dates and translated labels."""
 
 from __future__ import annotations
 
@@ -7,16 +7,9 @@ from flask_babel import format_date, gettext
 
 from backend.domain.lifecycle import STATE_LABELS, State
 from backend.domain.policy import (
-    FAILURE_REASON_LABELS,
     RESULT_TYPE_LABELS,
-    FailureReason,
     ResultType,
 )
-
-
-def format_vnd(amount: int | None) -> str:
-    """Whole đồng with dot thousands separators, as written in Vietnam: 34.000 ₫."""
-    return f"{amount or 0:,}".replace(",", ".") + " ₫"
 
 
 def state_label(state: State | str) -> str:
@@ -27,13 +20,7 @@ def result_type_label(result_type: ResultType | str) -> str:
     return gettext(RESULT_TYPE_LABELS[ResultType(result_type)])
 
 
-def reason_label(reason: FailureReason | str) -> str:
-    return gettext(FAILURE_REASON_LABELS[FailureReason(reason)])
-
-
 def register_template_helpers(app: Flask) -> None:
-    app.add_template_filter(format_vnd, "vnd")
     app.add_template_filter(format_date, "format_date")
     app.add_template_global(state_label)
     app.add_template_global(result_type_label)
-    app.add_template_global(reason_label)

@@ -61,21 +61,6 @@ class RunProgress:
         return self.total - self.delivered - self.failed
 
 
-def runs_for_day(postman: User, day: date) -> list[DeliveryRun]:
-    """The postman's runs of a day, with stops, envelopes and dossiers loaded in one go."""
-    stmt = (
-        select(DeliveryRun)
-        .where(DeliveryRun.postman_id == postman.id, DeliveryRun.run_date == day)
-        .options(
-            selectinload(DeliveryRun.stops)
-            .selectinload(RunStop.envelope)
-            .selectinload(Envelope.dossier)
-        )
-        .order_by(DeliveryRun.id)
-    )
-    return list(db.session.execute(stmt).scalars())
-
-
 def run_progress(run: DeliveryRun) -> RunProgress:
     """Count the stops by outcome so far."""
     states = [stop.envelope.state for stop in run.stops]
