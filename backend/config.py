@@ -46,7 +46,8 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = _normalise_db_url(
             _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'trao.db'}")
         )
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # hide_parameters: a database error in the log must not carry names, phones or addresses.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
         self.STORAGE_URL = _env("STORAGE_URL", str(INSTANCE_DIR / "proofs"))
         self.TIMEZONE = _env("TRAO_TIMEZONE", "Asia/Ho_Chi_Minh")
         # Keys for signing envelope QR codes and hashing ID numbers. Derived from SECRET_KEY unless

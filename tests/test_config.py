@@ -49,3 +49,18 @@ def test_keys_are_derived_per_purpose_unless_set(monkeypatch):
     assert config.QR_SIGNING_KEY != config.ID_HASH_KEY
     monkeypatch.setenv("TRAO_QR_KEY", "explicit-key")
     assert Config().QR_SIGNING_KEY == b"explicit-key"
+
+
+def test_database_errors_do_not_carry_personal_data_into_logs(app, factory):
+    """SQL parameters (names, phones) are hidden from error messages that reach the log."""
+    import sqlalchemy as sa
+
+    from backend.extensions import db
+
+    with pytest.raises(sa.exc.DBAPIError) as raised:
+        db.session.execute(
+            sa.text("INSERT INTO post_office (id, code) VALUES (:id, :code)"),
+            {"id": None, "code": "Nguyễn Văn An 0912345678"},
+        )
+    assert "0912345678" not in str(raised.value)
+    db.session.rollback()
