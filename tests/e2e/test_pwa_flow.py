@@ -408,3 +408,50 @@ def test_an_attempt_the_server_refuses_stays_visible_with_its_reason(page: Page,
     expect(stop_item(phone_b, stop).get_by_test_id("stop-rejected")).to_be_visible()
     stop_item(phone_b, stop).scroll_into_view_if_needed()
     save_screenshot(phone_b, "pwa-rejected")
+
+    # "Send again": the attempt goes back to the server, which refuses it again.
+    card = stop_item(phone_b, stop)
+    for testid, label in (("rejected-retry", "Gửi lại"), ("rejected-dismiss", "Đã xem, bỏ qua")):
+        button = card.get_by_test_id(testid)
+        expect(button).to_have_text(label)
+        assert button.bounding_box()["height"] >= 48
+    attempt_id = card.get_by_test_id("stop-rejected").get_attribute("data-attempt-id")
+    with phone_b.expect_response(
+        lambda r: r.url.endswith("/api/v1/attempts") and r.request.method == "POST"
+    ) as resent:
+        card.get_by_test_id("rejected-retry").click()
+    assert resent.value.status == 409
+    expect(card.get_by_test_id("stop-rejected")).to_be_visible(timeout=15000)
+    expect(phone_b.get_by_test_id("rejected-count")).to_have_attribute("data-count", "1")
+
+    # The stop's screen offers the same two actions.
+    card.get_by_test_id("stop-open").click()
+    note = phone_b.get_by_test_id("screen-stop").get_by_test_id("stop-rejected")
+    expect(note.get_by_test_id("rejected-retry")).to_be_visible()
+    expect(note.get_by_test_id("rejected-dismiss")).to_be_visible()
+    phone_b.get_by_test_id("back").click()
+
+    # "Seen, dismiss": the note goes, for good; the attempt stays on the phone, never sent.
+    card.get_by_test_id("rejected-dismiss").click()
+    expect(card.get_by_test_id("stop-rejected")).to_have_count(0)
+    expect(phone_b.get_by_test_id("rejected-count")).to_have_attribute("data-count", "0")
+    expect(phone_b.get_by_test_id("rejected-count")).to_be_hidden()
+    phone_b.reload()
+    expect(card.get_by_test_id("stop-status")).to_be_visible()
+    expect(card.get_by_test_id("stop-rejected")).to_have_count(0)
+    expect(phone_b.get_by_test_id("rejected-count")).to_have_attribute("data-count", "0")
+    expect(phone_b.get_by_test_id("pending-count")).to_have_attribute("data-count", "0")
+    kept = phone_b.evaluate(
+        """id => new Promise((resolve, reject) => {
+            const open = indexedDB.open("trao");
+            open.onerror = () => reject(open.error);
+            open.onsuccess = () => {
+                const get = open.result.transaction("outbox").objectStore("outbox").get(id);
+                get.onsuccess = () => resolve(get.result && {state: get.result.state,
+                    code: get.result.error && get.result.error.code, files: get.result.files.length});
+                get.onerror = () => reject(get.error);
+            };
+        })""",
+        attempt_id,
+    )
+    assert kept == {"state": "dismissed", "code": "transition_not_allowed", "files": 0}

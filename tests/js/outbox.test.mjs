@@ -180,3 +180,76 @@ test("offline before the session answers: nothing changes", async () => {
   const [e] = await store.all();
   assert.equal(e.tries, 0);
 });
+
+async function rejectedOutbox(answers, { now = () => 50_000 } = {}) {
+  const store = new MemoryStore();
+  const body = { error: { code: "transition_not_allowed", message: "Already recorded.", fields: {} } };
+  const fetch = fakeFetch([[409, body], ...answers]);
+  const outbox = new Outbox({ store, fetch, now });
+  await outbox.add(entry("a1"));
+  await outbox.flush(USER.id);
+  return { store, fetch, outbox };
+}
+
+const posts = (fetch) => fetch.log.filter((l) => l.url === "/api/v1/attempts").length;
+
+test("a refused attempt records when it was refused", async () => {
+  const { store } = await rejectedOutbox([]);
+  const [e] = await store.all();
+  assert.equal(e.state, "rejected");
+  assert.equal(e.rejected_at, 50_000);
+});
+
+test("dismissing a rejected attempt keeps it on the phone and never sends it again", async () => {
+  const { store, fetch, outbox } = await rejectedOutbox([[201, {}]]);
+  let changes = 0;
+  outbox.onChange = () => (changes += 1);
+  assert.equal(await outbox.dismiss("a1"), true);
+  assert.equal(changes, 1);
+  const [e] = await store.all();
+  assert.equal(e.state, "dismissed");
+  assert.equal(e.dismissed_at, 50_000);
+  // The evidence is all still there.
+  assert.equal(e.files.length, 1);
+  assert.equal(e.error.code, "transition_not_allowed");
+  assert.equal(e.meta.attempt_id, "a1");
+  const again = await outbox.flush(USER.id, { force: true });
+  assert.equal(again.sent + again.rejected + again.retry, 0);
+  assert.equal(posts(fetch), 1);
+  assert.equal((await store.all()).length, 1);
+});
+
+test("only a rejected attempt can be dismissed: a pending one is still sent", async () => {
+  const store = new MemoryStore();
+  const fetch = fakeFetch([[201, {}]]);
+  const outbox = new Outbox({ store, fetch });
+  await outbox.add(entry("a1"));
+  assert.equal(await outbox.dismiss("a1"), false);
+  assert.equal(await outbox.dismiss("nope"), false);
+  assert.equal((await store.all())[0].state, "pending");
+  assert.equal((await outbox.flush(USER.id)).sent, 1);
+});
+
+test("sending a rejected attempt again resets it and sends it at once", async () => {
+  let now = 50_000;
+  const { store, fetch, outbox } = await rejectedOutbox([[201, { envelope_state: "attempt_failed" }]], { now: () => now });
+  const [e] = await store.all();
+  e.tries = 6; // as if it had backed off before the refusal
+  e.next_at = now + 300_000;
+  assert.equal(await outbox.retry("a1"), true);
+  const [queued] = await store.all();
+  assert.deepEqual([queued.state, queued.tries, queued.next_at, queued.error], ["pending", 0, 0, null]);
+  now += 1;
+  const result = await outbox.flush(USER.id); // due now, without forcing
+  assert.equal(result.sent, 1);
+  assert.equal(posts(fetch), 2);
+  assert.equal((await store.all()).length, 0);
+});
+
+test("a dismissed attempt can still be sent again; a pending one is left alone", async () => {
+  const { store, outbox } = await rejectedOutbox([]);
+  await outbox.dismiss("a1");
+  assert.equal(await outbox.retry("a1"), true);
+  assert.equal((await store.all())[0].state, "pending");
+  assert.equal(await outbox.retry("a1"), false);
+});

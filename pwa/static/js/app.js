@@ -6,7 +6,7 @@ import { Outbox, makeEntry } from "./outbox.js";
 import { buildMeta } from "./attempts.js";
 import { matchEnvelopeScan, normaliseEnvelopeCode } from "./codes.js";
 import { sha256Hex } from "./format.js";
-import { allStops, applyReceipt } from "./run-state.js";
+import { allStops, applyReceipt, shownRejected } from "./run-state.js";
 import { CameraView, cameraErrorKey } from "./ui/camera.js";
 import { RunList } from "./ui/run-list.js";
 import { StopView } from "./ui/stop-view.js";
@@ -75,9 +75,15 @@ async function refreshEntries() {
 }
 
 async function sync({ force = false } = {}) {
-  if (!state.user || state.syncing) return;
+  if (!state.user) return;
+  if (state.syncing) {
+    // An attempt queued (or re-queued) during a run: send it right after, not at the next tick.
+    state.syncAgain = state.syncAgain || force;
+    return;
+  }
   if (!state.entries.some((e) => e.state === "pending")) return;
   state.syncing = true;
+  state.syncAgain = false;
   renderSyncBar();
   try {
     const result = await outbox.flush(state.user.id, { force });
@@ -87,6 +93,25 @@ async function sync({ force = false } = {}) {
     state.syncing = false;
     await refreshEntries();
   }
+  if (state.syncAgain && !state.loginRequired) {
+    state.syncAgain = false;
+    await sync({ force: true });
+  }
+}
+
+/** "Send again" on a rejected attempt: back in the queue, due now, and sent. */
+async function retryRejected(attemptId) {
+  if (!state.user) return;
+  await outbox.retry(attemptId);
+  await refreshEntries();
+  await sync({ force: true });
+}
+
+/** "Seen, dismiss": the attempt stays on the phone, no longer shown, counted or sent. */
+async function dismissRejected(attemptId) {
+  if (!state.user) return;
+  await outbox.dismiss(attemptId);
+  await refreshEntries();
 }
 
 // --- Rendering -----------------------------------------------------------------------------
@@ -96,6 +121,8 @@ const runList = new RunList($("screen-run"), {
   onOpen: (stop) => openStop(stop, null),
   onScan: () => scanEnvelope(),
   onTyped: (text) => typedCode(text),
+  onRetry: retryRejected,
+  onDismiss: dismissRejected,
 });
 const stopView = new StopView($("screen-stop"), {
   onBack: () => history.back(),
@@ -109,6 +136,8 @@ const stopView = new StopView($("screen-stop"), {
     failForm.open(state.stop, state.runData.reasons ?? [], state.runData.settings ?? {});
     show("fail");
   },
+  onRetry: retryRejected,
+  onDismiss: dismissRejected,
 });
 const deliverScreen = new DeliverScreen($("screen-deliver"), { camera, onBack: () => history.back(), onSubmit: saveAttempt });
 const failForm = new FailForm($("screen-fail"), { camera, onBack: () => history.back(), onSubmit: saveAttempt });
@@ -116,7 +145,7 @@ const updatePrompt = new UpdatePrompt($("update"));
 
 function renderSyncBar() {
   const pending = state.entries.filter((e) => e.state === "pending").length;
-  const rejected = state.entries.filter((e) => e.state === "rejected").length;
+  const rejected = shownRejected(state.runData, state.entries).length;
   const savedAt = state.fresh || !state.savedAt ? null
     : new Date(state.savedAt).toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
   syncBar.render({ pending, rejected, syncing: state.syncing, loginRequired: state.loginRequired, online: navigator.onLine, savedAt });

@@ -32,7 +32,7 @@ export function makeEntry({ userId, meta, files, now = Date.now() }) {
     outcome: meta.outcome,
     meta: { ...meta, files: files.map((f) => ({ field: f.field, sha256: f.sha256 })) },
     files,
-    state: "pending", // pending | rejected
+    state: "pending", // pending | rejected | dismissed (kept, never sent)
     tries: 0,
     next_at: 0,
     created_at: now,
@@ -79,13 +79,35 @@ export class Outbox {
       .sort((a, b) => a.created_at - b.created_at);
   }
 
-  /** Put a rejected attempt back in the queue (after the cause was fixed on the server). */
+  async _find(attemptId) {
+    return (await this.store.all()).find((e) => e.attempt_id === attemptId) ?? null;
+  }
+
+  /**
+   * Put a rejected (or dismissed) attempt back in the queue, due now (after the cause was fixed
+   * on the server). Returns whether it was queued.
+   */
   async retry(attemptId) {
-    const entry = (await this.store.all()).find((e) => e.attempt_id === attemptId);
-    if (!entry) return;
-    Object.assign(entry, { state: "pending", tries: 0, next_at: 0, error: null });
+    const entry = await this._find(attemptId);
+    if (!entry || entry.state === "pending") return false;
+    Object.assign(entry, { state: "pending", tries: 0, next_at: 0, error: null, last_error: null });
     await this.store.put(entry);
     this.onChange();
+    return true;
+  }
+
+  /**
+   * The postman has seen a rejected attempt and leaves it: it is kept on the phone (the evidence
+   * is never deleted by a click) but never sent again, nor counted or shown. Only a rejected
+   * attempt can be dismissed. Returns whether it was.
+   */
+  async dismiss(attemptId) {
+    const entry = await this._find(attemptId);
+    if (!entry || entry.state !== "rejected") return false;
+    Object.assign(entry, { state: "dismissed", dismissed_at: this.now() });
+    await this.store.put(entry);
+    this.onChange();
+    return true;
   }
 
   /** Send what is due, one attempt at a time; concurrent calls share one run. */
@@ -166,6 +188,7 @@ export class Outbox {
       await this.onAck(entry, json);
     } else if (verdict === "rejected") {
       entry.state = "rejected";
+      entry.rejected_at = this.now();
       entry.error = {
         status: response.status,
         code: error?.code ?? `http_${response.status}`,

@@ -8,14 +8,33 @@ export function allStops(runData) {
   return (runData?.runs ?? []).flatMap((run) => [...run.stops].sort((a, b) => a.position - b.position));
 }
 
+/** When an entry was refused (ms): recorded by the outbox; older entries fall back to their creation. */
+function rejectedAt(entry) {
+  return entry.rejected_at ?? entry.created_at ?? 0;
+}
+
+/**
+ * Whether a rejected entry is superseded: the stop's last acknowledged attempt (the server's
+ * `last_attempt`, or the receipt applied by applyReceipt) is another attempt, made after this one
+ * was refused. The entry stays stored; it is only no longer shown or counted.
+ */
+export function isSuperseded(entry, stop) {
+  const last = stop?.last_attempt;
+  if (!last?.at || last.attempt_id === entry.attempt_id) return false;
+  const at = Date.parse(last.at);
+  return Number.isFinite(at) && at > rejectedAt(entry);
+}
+
 /**
  * A stop's status: {status: "open"|"delivered"|"failed", pending: bool, rejected: entry|null,
- * attemptNumber}. The latest attempt not rejected in the outbox wins over the server's state.
+ * attemptNumber}. The latest pending attempt in the outbox wins over the server's state; rejected
+ * attempts don't count, dismissed ones are ignored, and a rejected one is no longer shown once a
+ * later attempt for the stop has been acknowledged.
  */
 export function stopStatus(stop, entries) {
   const mine = entries.filter((e) => e.stop_id === stop.stop_id);
-  const pending = mine.filter((e) => e.state !== "rejected");
-  const rejected = mine.filter((e) => e.state === "rejected").at(-1) ?? null;
+  const pending = mine.filter((e) => e.state === "pending");
+  const rejected = mine.filter((e) => e.state === "rejected" && !isSuperseded(e, stop)).at(-1) ?? null;
   let status = DELIVERED.has(stop.state) ? "delivered" : FAILED.has(stop.state) ? "failed" : "open";
   const last = pending.at(-1);
   if (last) status = last.outcome === "delivered" ? "delivered" : "failed";
@@ -25,6 +44,15 @@ export function stopStatus(stop, entries) {
     rejected,
     attemptNumber: (stop.attempt_number ?? (stop.attempts_made ?? 0) + 1) + pending.length,
   };
+}
+
+/**
+ * The rejected entries still to show: those not superseded on their stop (entries of stops not in
+ * the run are kept: nothing supersedes them).
+ */
+export function shownRejected(runData, entries) {
+  const stops = new Map(allStops(runData).map((s) => [s.stop_id, s]));
+  return entries.filter((e) => e.state === "rejected" && !isSuperseded(e, stops.get(e.stop_id)));
 }
 
 /** Delivered / failed / left over all runs, counting attempts waiting in the outbox. */

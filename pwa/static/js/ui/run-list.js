@@ -6,10 +6,11 @@ import { allStops, progress, stopStatus } from "../run-state.js";
 import { callLink, directionsLink, rejectedNote, statusBadge, stopFacts } from "./stop-card.js";
 
 export class RunList {
-  constructor(root, { onOpen, onScan, onTyped }) {
+  constructor(root, { onOpen, onScan, onTyped, onRetry = null, onDismiss = null }) {
     this.root = root;
     this.query = "";
     this.onOpenStop = onOpen;
+    this.rejectedActions = { onRetry, onDismiss };
     this.title = h("h1", { testid: "run-title" }, t("run_title"));
     this.progressBox = h("p", { class: "progress", testid: "progress", "aria-live": "polite" });
     this.message = h("p", { class: "notice", testid: "scan-message", role: "alert", hidden: true });
@@ -69,7 +70,7 @@ export class RunList {
         h("strong", { class: "stop-name" }, `${stop.position}. ${stop.recipient.name}`),
         statusBadge(status)),
       stopFacts(stop, status),
-      rejectedNote(status.rejected),
+      rejectedNote(status.rejected, this.rejectedActions),
       h("div", { class: "actions" },
         callLink(stop),
         directionsLink(stop),

@@ -32,13 +32,31 @@ export function statusBadge(status) {
   return h("span", { class: `badge badge-${status.status}${status.pending ? " badge-pending" : ""}`, testid: "stop-status", "data-status": status.status, "data-pending": String(status.pending) }, label);
 }
 
-/** The rejected attempt's reason from the server, kept in sight. */
-export function rejectedNote(entry) {
+/**
+ * The rejected attempt's reason from the server, kept in sight, with "send again" (the cause was
+ * fixed on the server) and "seen, dismiss" (kept on the phone, no longer shown or sent).
+ */
+export function rejectedNote(entry, { onRetry = null, onDismiss = null } = {}) {
   if (!entry) return null;
-  return h("p", { class: "notice notice-bad", testid: "stop-rejected", role: "note" },
-    h("strong", {}, t("rejected_title")), " ", t(`err_${entry.error?.code}`, {}, entry.error?.message || entry.error?.code),
-    entry.error?.message ? h("span", { class: "server-message" }, entry.error.message) : null,
-    h("code", {}, entry.error?.code ?? ""));
+  const id = entry.attempt_id;
+  const act = (handler) => (event) => {
+    const button = event.currentTarget;
+    button.disabled = true; // one tap is enough; the note is redrawn after it
+    Promise.resolve(handler(id)).catch((err) => {
+      console.warn("rejected attempt", err);
+      button.disabled = false;
+    });
+  };
+  return h("div", { class: "notice notice-bad", testid: "stop-rejected", role: "note", "data-attempt-id": id },
+    h("span", { class: "rejected-reason" },
+      h("strong", {}, t("rejected_title")), " ", t(`err_${entry.error?.code}`, {}, entry.error?.message || entry.error?.code),
+      entry.error?.message ? h("span", { class: "server-message" }, entry.error.message) : null,
+      h("code", {}, entry.error?.code ?? "")),
+    onRetry || onDismiss
+      ? h("div", { class: "actions" },
+          onRetry ? h("button", { class: "btn btn-big", type: "button", testid: "rejected-retry", onclick: act(onRetry) }, t("rejected_retry")) : null,
+          onDismiss ? h("button", { class: "btn btn-big", type: "button", testid: "rejected-dismiss", onclick: act(onDismiss) }, t("rejected_dismiss")) : null)
+      : null);
 }
 
 /** Address, result type, fees, representative rule and attempt number. */

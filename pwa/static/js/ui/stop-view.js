@@ -5,9 +5,10 @@ import { stopStatus } from "../run-state.js";
 import { callLink, directionsLink, rejectedNote, statusBadge, stopFacts } from "./stop-card.js";
 
 export class StopView {
-  constructor(root, { onBack, onScan, onTyped, onDeliver, onFail }) {
+  constructor(root, { onBack, onScan, onTyped, onDeliver, onFail, onRetry = null, onDismiss = null }) {
     this.root = root;
     this.handlers = { onBack, onScan, onTyped, onDeliver, onFail };
+    this.rejectedActions = { onRetry, onDismiss };
   }
 
   /** scan: null or {method: "qr"|"typed", payload}; message: a scan's outcome to show. */
@@ -32,7 +33,7 @@ export class StopView {
       h("div", { class: "card" },
         h("div", { class: "stop-head" }, h("span", { class: "muted" }, stop.procedure_name ?? ""), statusBadge(status)),
         stopFacts(stop, status),
-        rejectedNote(status.rejected),
+        rejectedNote(status.rejected, this.rejectedActions),
         h("div", { class: "actions" }, callLink(stop), directionsLink(stop))),
       message ? h("p", { class: `notice notice-${message.tone}`, role: "alert", testid: "stop-message" }, message.text) : null,
       done ? h("p", { class: "notice notice-ok", testid: "stop-done" }, status.status === "delivered" ? t("already_delivered") : t("already_failed")) : identified,

@@ -16,7 +16,7 @@ export class SyncBar {
       h("span", { testid: "pending-count", "data-count": String(pending) },
         syncing ? [h("span", { class: "spinner", "aria-hidden": "true" }), t("syncing", { n: pending })]
         : pending ? t("pending_n", { n: pending }) : t("all_synced")),
-      rejected ? h("span", { testid: "rejected-count", "data-count": String(rejected) }, t("rejected_n", { n: rejected })) : null,
+      h("span", { testid: "rejected-count", "data-count": String(rejected), hidden: !rejected }, rejected ? t("rejected_n", { n: rejected }) : ""),
       loginRequired
         ? h("a", { class: "btn btn-small btn-login", href: "/login?next=/app", testid: "login-again" }, t("session_expired"))
         : pending && !syncing
