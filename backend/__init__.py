@@ -9,7 +9,7 @@ from flask import Flask, request, session
 from flask_login import current_user
 
 from backend.config import INSTANCE_DIR, PROJECT_ROOT, Config
-from backend.extensions import babel, csrf, db, limiter, login_manager, migrate
+from backend.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
 from backend.templating import register_template_helpers
 
 __version__ = "0.1.0"
@@ -70,6 +70,7 @@ def register_extensions(app: Flask) -> None:
         app, locale_selector=select_locale, timezone_selector=lambda: app.config["TIMEZONE"]
     )
     limiter.init_app(app)
+    compress.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     # "strong" ties the session to the client IP: a postman's phone changes IP between cells

@@ -75,6 +75,19 @@ class Config:
         # The attempt's `meta` field (signature strokes included) is a form field, not a file.
         self.MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
         self.PASSWORD_HASH_METHOD = "scrypt"
+        # Compress text and the QR decoder's wasm: a postman's first load on a slow mobile link.
+        self.COMPRESS_MIMETYPES = [
+            "text/html",
+            "text/css",
+            "text/javascript",
+            "application/javascript",
+            "application/json",
+            "application/manifest+json",
+            "application/wasm",
+        ]
+        self.COMPRESS_ALGORITHM = ["br", "gzip"]
+        self.COMPRESS_BR_LEVEL = 5
+        self.COMPRESS_MIN_SIZE = 500
         self.ENVELOPE_CODE_PREFIX = _env("TRAO_ENVELOPE_PREFIX", "HC")
         # Proof of delivery (issue 3). The phone reads the photo settings from /api/v1/runs/today.
         self.TRAO_PHOTO_MAX_SIDE = _env_int("TRAO_PHOTO_MAX_SIDE", 1280)  # px, long side

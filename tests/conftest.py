@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 import pytest
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_app_context
 from flask.testing import FlaskClient
 
 from backend import create_app
@@ -39,6 +39,8 @@ class RequestIsolatingClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        if not has_app_context():
+            return super().open(*args, **kwargs)
         g.pop("_login_user", None)
         try:
             return super().open(*args, **kwargs)
