@@ -9,6 +9,8 @@ from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
 from backend.domain.envelope_qr import sign_envelope_qr
+from backend.domain.errors import InvalidIdNumber
+from backend.domain.idnum import DOCUMENT_TYPES, validate_document_number
 from backend.domain.policy import (
     FAILURE_REASON_LABELS,
     REASONS_NEEDING_NOTE,
@@ -22,7 +24,7 @@ from backend.domain.policy import (
 
 OUTCOMES = ("delivered", "failed")
 SCAN_METHODS = ("qr", "typed")
-ID_DOCUMENT_TYPES = ("cccd", "passport", "other")
+ID_DOCUMENT_TYPES = DOCUMENT_TYPES
 FILE_FIELDS = ("signature", "photo", "authorization")
 MAX_NOTE_CHARS = 1000
 MAX_STROKES = 200
@@ -30,6 +32,10 @@ MAX_POINTS_PER_STROKE = 2000
 
 _SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="Must be a SHA-256 in lower-case hex.")
 _ID_NUMBER = validate.Regexp(r"^[0-9]{12}$", error="Must be 12 digits.")
+_DOCUMENT_NUMBER_ERRORS = {
+    "passport": "Must be a letter and 7 digits (passport).",
+    "other": "Must be 5 to 20 letters or digits.",
+}
 
 
 class ScanSchema(Schema):
@@ -55,7 +61,32 @@ class RecipientSchema(Schema):
     id_check_method = fields.String(
         required=True, validate=validate.OneOf([m.value for m in IdCheckMethod])
     )
-    id_number = fields.String(load_default=None, allow_none=True, validate=_ID_NUMBER)
+    id_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+
+    @validates_schema
+    def _chip_and_vneid_checks_are_of_the_id_card(self, data, **kwargs):
+        """Scanning the chip QR or seeing VNeID checks a citizen ID card, nothing else."""
+        chip_or_app = data.get("id_check_method") in (
+            IdCheckMethod.chip_qr,
+            IdCheckMethod.vneid_shown,
+        )
+        if chip_or_app and data.get("id_document_type", "cccd") != "cccd":
+            raise ValidationError("Only a citizen ID card is checked this way.", "id_document_type")
+
+    @validates_schema
+    def _number_per_document_type(self, data, **kwargs):
+        """The number follows its paper's rule: 12 digits for a CCCD, see idnum for others."""
+        number, doc_type = data.get("id_number"), data.get("id_document_type", "cccd")
+        if number is None or doc_type not in ID_DOCUMENT_TYPES:
+            return
+        try:
+            if doc_type == "cccd":
+                _ID_NUMBER(number)
+            else:
+                validate_document_number(doc_type, number)
+        except (ValidationError, InvalidIdNumber):
+            message = _DOCUMENT_NUMBER_ERRORS.get(doc_type, _ID_NUMBER.error)
+            raise ValidationError(message, "id_number") from None
 
 
 class PositionSchema(Schema):

@@ -24,7 +24,7 @@ from backend.delivery.proof_files import (
 )
 from backend.domain.envelope_qr import verify_envelope_qr
 from backend.domain.identity import check_identity, may_deliver
-from backend.domain.idnum import hash_id_number, last4
+from backend.domain.idnum import document_last4, hash_document_number
 from backend.domain.lifecycle import Action, State
 from backend.domain.names import compare_names
 from backend.domain.policy import DEFAULT_POLICY, DeliveryPolicy, IdCheckMethod, Relation
@@ -227,7 +227,8 @@ def meta_digest(meta: Mapping[str, Any], id_key: bytes) -> str:
     canonical = json.loads(json.dumps(meta))
     recipient = canonical.get("recipient")
     if isinstance(recipient, dict) and recipient.get("id_number"):
-        recipient["id_number"] = hash_id_number(recipient["id_number"], id_key)
+        doc_type = recipient.get("id_document_type") or "cccd"
+        recipient["id_number"] = hash_document_number(doc_type, recipient["id_number"], id_key)
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -423,6 +424,7 @@ def _check_delivery(
             code="recipient_not_allowed",
         )
     method = IdCheckMethod(recipient["id_check_method"])
+    doc_type = recipient["id_document_type"]
     number = recipient["id_number"]
     if method is not IdCheckMethod.vneid_shown and not number:
         raise Invalid(
@@ -432,10 +434,10 @@ def _check_delivery(
     columns: dict[str, Any] = {
         "recipient_name": recipient["name"].strip(),
         "relation": relation.value,
-        "id_document_type": recipient["id_document_type"],
+        "id_document_type": doc_type,
         "id_check_method": method.value,
-        "id_last4": last4(number) if number else None,
-        "id_hash": hash_id_number(number, id_key) if number else None,
+        "id_last4": document_last4(doc_type, number) if number else None,
+        "id_hash": hash_document_number(doc_type, number, id_key) if number else None,
         "name_match": None,
         "number_match": None,
     }
@@ -449,6 +451,7 @@ def _check_delivery(
                 expected_id_last4=dossier.recipient_id_last4,
                 given_name=recipient["name"],
                 given_id_number=number,
+                document_type=doc_type,
             )
             if not may_deliver(check):
                 raise Invalid(

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .idnum import VISIBLE_DIGITS, last4
+from .idnum import VISIBLE_DIGITS, last4, validate_document_number
 from .names import NameMatch, compare_names
 
 _LAST4 = re.compile(rf"[0-9]{{{VISIBLE_DIGITS}}}", re.ASCII)
@@ -25,7 +25,8 @@ class IdentityCheck:
     """What matched between the expected recipient and the ID shown."""
 
     name_match: NameMatch
-    number_match: bool
+    # None when the paper shown is not a CCCD: its number can't be compared with the CCCD's.
+    number_match: bool | None
     outcome: IdentityOutcome
 
 
@@ -35,8 +36,23 @@ def check_identity(
     expected_id_last4: str | None,
     given_name: str,
     given_id_number: str | None,
+    document_type: str = "cccd",
 ) -> IdentityCheck:
-    """Compare the name and ID number shown with the recipient the agency registered."""
+    """Compare the name and ID number shown with the recipient the agency registered.
+
+    A passport or other paper's number can't be compared with the expected CCCD's last four:
+    `number_match` is None and the best outcome is a weak match, on the name alone.
+    """
+    if document_type != "cccd":
+        if given_id_number is not None:
+            validate_document_number(document_type, given_id_number)
+        name_match = compare_names(expected_name, given_name)
+        outcome = (
+            IdentityOutcome.mismatch
+            if name_match is NameMatch.mismatch
+            else IdentityOutcome.weak_match
+        )
+        return IdentityCheck(name_match=name_match, number_match=None, outcome=outcome)
     # A number that is shown must be well formed, whether or not one was expected.
     given_last4 = None if given_id_number is None else last4(given_id_number)
     if expected_id_last4 is None:

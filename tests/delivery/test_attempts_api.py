@@ -638,3 +638,87 @@ def test_the_postman_role_is_required(app, factory):
 def test_proof_files_are_fetched_only_by_hash(app):
     with pytest.raises(ValueError):
         get_storage().path("../../etc/passwd")
+
+
+# --- Other identity papers: a passport or another paper instead of the chip ID card ----------
+
+
+def passport_holder(stop, name="Nguyễn Văn An", number="c 1234567"):
+    return {
+        **delivered_meta(stop, [])["recipient"],
+        "name": name,
+        "id_document_type": "passport",
+        "id_check_method": "typed",
+        "id_number": number,
+    }
+
+
+def test_a_passport_with_the_holders_name_is_accepted_without_a_number_match(client, stop):
+    response = deliver(client, stop, recipient=passport_holder(stop))
+    assert response.status_code == 201, response.get_json()
+    attempt = db.session.get(DeliveryAttempt, response.get_json()["attempt_id"])
+    assert attempt.id_document_type == "passport" and attempt.id_check_method == "typed"
+    assert attempt.name_match == "exact" and attempt.number_match is None
+    assert attempt.id_last4 == "4567" and len(attempt.id_hash) == 64
+    db.session.commit()
+    with db.engine.connect() as conn:
+        rows = [
+            str(row) for table in db.metadata.sorted_tables for row in conn.execute(table.select())
+        ]
+    everything = "\n".join(rows)
+    assert "C1234567" not in everything and "c 1234567" not in everything
+
+
+def test_a_passport_with_another_name_is_an_identity_mismatch(client, stop):
+    response = deliver(client, stop, recipient=passport_holder(stop, name="Lê Văn Cường"))
+    assert response.status_code == 422 and error_code(response) == "identity_mismatch"
+    assert response.get_json()["error"]["fields"]["number_match"] is None
+    assert db.session.scalar(select(db.func.count()).select_from(DeliveryAttempt)) == 0
+
+
+@pytest.mark.parametrize(
+    ("doc_type", "number"),
+    [("passport", "C123456"), ("passport", "020090123456"), ("other", "AB1"), ("cccd", "C1234567")],
+)
+def test_a_number_not_of_its_papers_form_is_invalid(client, stop, doc_type, number):
+    recipient = {**passport_holder(stop), "id_document_type": doc_type, "id_number": number}
+    response = deliver(client, stop, recipient=recipient)
+    assert response.status_code == 422 and error_code(response) == "invalid"
+    assert "id_number" in response.get_json()["error"]["fields"]["recipient"]
+
+
+def test_another_paper_is_accepted_on_the_name(client, stop):
+    recipient = {**passport_holder(stop), "id_document_type": "other", "id_number": "ab-12345"}
+    assert deliver(client, stop, recipient=recipient).status_code == 422  # a hyphen is not allowed
+    recipient["id_number"] = "ab 12345"
+    response = deliver(client, stop, recipient=recipient)
+    assert response.status_code == 201, response.get_json()
+    attempt = db.session.get(DeliveryAttempt, response.get_json()["attempt_id"])
+    assert attempt.id_document_type == "other" and attempt.id_last4 == "2345"
+    assert attempt.number_match is None
+
+
+def test_a_passport_attempt_replayed_gets_200(client, stop):
+    files = default_files()
+    meta = delivered_meta(stop, files, recipient=passport_holder(stop))
+    assert post_attempt(client, meta, files).status_code == 201
+    assert post_attempt(client, meta, files).status_code == 200
+
+
+def test_a_cccd_is_still_compared_on_its_last_four(client, stop):
+    recipient = {**delivered_meta(stop, [])["recipient"], "id_number": "020090129999"}
+    response = deliver(client, stop, recipient=recipient)
+    assert response.status_code == 422 and error_code(response) == "identity_mismatch"
+    assert response.get_json()["error"]["fields"]["number_match"] is False
+    response = deliver(client, stop)
+    assert response.status_code == 201
+    attempt = db.session.get(DeliveryAttempt, response.get_json()["attempt_id"])
+    assert attempt.id_document_type == "cccd" and attempt.number_match is True
+
+
+@pytest.mark.parametrize("method", ["chip_qr", "vneid_shown"])
+def test_a_chip_scan_or_vneid_is_only_of_the_id_card(client, stop, method):
+    recipient = {**passport_holder(stop), "id_check_method": method}
+    response = deliver(client, stop, recipient=recipient)
+    assert response.status_code == 422 and error_code(response) == "invalid"
+    assert "id_document_type" in response.get_json()["error"]["fields"]["recipient"]

@@ -324,6 +324,47 @@ def test_identity_by_hand_weak_and_mismatch(page: Page):
     expect(page.get_by_test_id("deliver-missing")).to_contain_text("không khớp")
 
 
+def test_a_holder_with_a_passport_instead_of_the_id_card(page: Page, live_server):
+    """A citizen collecting a new ID card often has only a passport: checked on the name alone,
+    amber, refused on another name; the server records the passport, not its number."""
+    stops = open_app(page)
+    stop = pick(stops, USED)
+    page.get_by_test_id("code-input").fill(stop["envelope_code"])
+    page.get_by_test_id("code-submit").click()
+    page.get_by_test_id("deliver").click()
+    page.get_by_test_id("id-manual").click()
+    expect(page.get_by_test_id("id-doctype-cccd")).to_be_checked()
+    passport = page.get_by_test_id("id-doctype-passport")
+    box = page.locator("label.choice", has=passport).bounding_box()
+    assert box["height"] >= 48
+    passport.check()
+    page.get_by_test_id("id-name").fill(stop["recipient"]["name"])
+    number = page.get_by_test_id("id-number")
+    number.fill("001090123456")  # a CCCD number is not a passport number
+    expect(page.get_by_test_id("id-number-error")).to_be_visible()
+    result = page.get_by_test_id("id-result")
+    expect(result).to_be_hidden()
+    number.fill("c1234567")
+    expect(page.get_by_test_id("id-number-error")).to_be_hidden()
+    expect(result).to_have_attribute("data-match", "weak")
+    expect(result).to_contain_text("Đã kiểm tra bằng hộ chiếu — số không so được với số định danh")
+    page.get_by_test_id("id-name").fill("Lê Văn Cường")
+    expect(result).to_have_attribute("data-match", "mismatch")
+    page.get_by_test_id("id-name").fill(stop["recipient"]["name"])
+    expect(result).to_have_attribute("data-match", "weak")
+    sign(page)
+    take_photo(page)
+    confirm = page.get_by_test_id("confirm-delivery")
+    expect(confirm).to_be_enabled()
+    confirm.click()
+    synced(page, stop, "delivered")
+    expect(stop_item(page, stop).get_by_test_id("stop-rejected")).to_have_count(0)
+    attempt = attempt_in_db(live_server, stop["envelope_code"])
+    assert attempt is not None and attempt.id_document_type == "passport"
+    assert attempt.id_check_method == "typed" and attempt.number_match is None
+    assert attempt.name_match == "exact" and attempt.id_last4 == "4567"
+
+
 def test_a_representative_needs_the_authorisation_photo(page: Page, live_server):
     stops = open_app(page)
     stop = pick(stops, USED, representative_allowed=True)
@@ -402,6 +443,7 @@ def test_an_attempt_the_server_refuses_stays_visible_with_its_reason(page: Page,
     rejected = stop_item(phone_b, stop).get_by_test_id("stop-rejected")
     expect(rejected).to_be_visible(timeout=15000)
     expect(rejected).to_contain_text("Máy chủ từ chối")
+    expect(rejected).not_to_contain_text("is not allowed")  # the app has words for this code
     expect(phone_b.get_by_test_id("rejected-count")).to_have_attribute("data-count", "1")
     expect(phone_b.get_by_test_id("pending-count")).to_have_attribute("data-count", "0")
     phone_b.reload()  # still there after a reload

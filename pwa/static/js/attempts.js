@@ -1,5 +1,32 @@
 // Building an attempt's `meta` (docs/api-delivery.md) from what was collected at the door.
 import { localIsoTime, newUuid } from "./format.js";
+import { compareNames, identityMatch } from "./cccd.js";
+
+/** The identity papers a recipient may show (backend/domain/idnum.py DOCUMENT_TYPES). */
+export const DOCUMENT_TYPES = ["cccd", "passport", "other"];
+
+const DOCUMENT_NUMBER = {
+  cccd: /^[0-9]{12}$/,
+  passport: /^[A-Z][0-9]{7}$/, // a Vietnamese passport: one letter and 7 digits, e.g. C1234567
+  other: /^[A-Z0-9]{5,20}$/,
+};
+
+/** The paper's number normalised (no spaces; upper case but for a CCCD), or null if malformed. */
+export function normaliseDocumentNumber(type, number) {
+  const compact = String(number ?? "").replace(/\s+/g, "");
+  const normalised = type === "cccd" ? compact : compact.toUpperCase();
+  return DOCUMENT_NUMBER[type]?.test(normalised) ? normalised : null;
+}
+
+/**
+ * How a typed identity compares to the stop's recipient: "match" | "weak" | "mismatch".
+ * A passport's or other paper's number can't be compared with the CCCD's last four, so such a
+ * paper is at best "weak", on the name alone (the server's check_identity does the same).
+ */
+export function documentMatch(recipient, type, name, number) {
+  if (type === "cccd") return identityMatch(recipient, name, number);
+  return compareNames(recipient?.name, name) === "mismatch" ? "mismatch" : "weak";
+}
 
 /**
  * stop: the stop; scan: {method, payload}; outcome: "delivered"|"failed"; recipient, position,

@@ -1,7 +1,8 @@
 // Who takes the envelope and how their identity is checked: chip ID QR, typed, or VNeID by eye.
 import { h, fill } from "./dom.js";
 import { t } from "../i18n.js";
-import { identityMatch, parseCccdQr, InvalidIdQr } from "../cccd.js";
+import { parseCccdQr, InvalidIdQr } from "../cccd.js";
+import { DOCUMENT_TYPES, documentMatch, normaliseDocumentNumber } from "../attempts.js";
 import { classifyScan } from "../codes.js";
 import { cameraErrorKey } from "./camera.js";
 
@@ -28,14 +29,19 @@ export class IdentityForm {
   /** The recipient for the attempt's meta, or null when the check is incomplete. */
   get recipient() {
     if (!this.method) return null;
-    const idNumber = this.idNumber.value.replace(/\s+/g, "");
+    const idNumber = normaliseDocumentNumber(this.documentType, this.idNumber.value);
     return {
       name: this.nameInput.value.trim(),
       relation: this.relation,
-      id_document_type: this.idDocumentType,
+      id_document_type: this.documentType,
       id_check_method: this.method,
-      id_number: this.method === "vneid_shown" || !/^[0-9]{12}$/.test(idNumber) ? null : idNumber,
+      id_number: this.method === "vneid_shown" ? null : idNumber,
     };
+  }
+
+  /** The paper shown: chosen when typed; the chip card's QR and VNeID are the CCCD. */
+  get documentType() {
+    return this.method === "typed" ? this.idDocumentType : "cccd";
   }
 
   /** The representative's stated relation, kept in the attempt's note. */
@@ -49,10 +55,10 @@ export class IdentityForm {
     if (!this.method) return null;
     if (this.method === "vneid_shown") return this.nameInput.value.trim() ? "eye" : null;
     const name = this.nameInput.value.trim();
-    const idNumber = this.idNumber.value.replace(/\s+/g, "");
-    if (!name || !/^[0-9]{12}$/.test(idNumber)) return null;
+    const idNumber = normaliseDocumentNumber(this.documentType, this.idNumber.value);
+    if (!name || !idNumber) return null;
     if (this.relation !== "holder") return "read";
-    return identityMatch(this.stop.recipient, name, idNumber);
+    return documentMatch(this.stop.recipient, this.documentType, name, idNumber);
   }
 
   /** The reasons the identity check does not yet allow a delivery (i18n keys). */
@@ -69,7 +75,11 @@ export class IdentityForm {
     const stop = this.stop;
     const allowed = stop.representative_allowed;
     this.nameInput = h("input", { id: "id-name", testid: "id-name", autocomplete: "off", oninput: () => this.update() });
-    this.idNumber = h("input", { id: "id-number", testid: "id-number", inputmode: "numeric", autocomplete: "off", maxlength: "14", oninput: () => this.update() });
+    const docType = this.documentType;
+    this.idNumber = h("input", { id: "id-number", testid: "id-number", autocomplete: "off",
+      inputmode: docType === "cccd" ? "numeric" : "text", autocapitalize: docType === "cccd" ? "off" : "characters",
+      maxlength: docType === "cccd" ? "14" : "24", "aria-describedby": "id-number-error", oninput: () => this.update() });
+    this.numberError = h("p", { id: "id-number-error", class: "notice notice-warn", testid: "id-number-error", hidden: true });
     this.repRelation = h("input", { id: "rep-relation", testid: "rep-relation", autocomplete: "off", placeholder: t("rep_relation_hint") });
     this.result = h("div", { class: "match", testid: "id-result", role: "status", "aria-live": "polite" });
     this.methodNote = h("p", { class: "muted", testid: "id-method" });
@@ -80,10 +90,17 @@ export class IdentityForm {
           onchange: () => { this.relation = code; this.render(); this.onChange(); } }),
         h("span", {}, t(`relation_${code}`)));
     });
+    const docTypes = this.method !== "typed" ? null : h("fieldset", { class: "choices", testid: "id-doctype" },
+      h("legend", {}, t("doctype_legend")),
+      DOCUMENT_TYPES.map((code) => h("label", { class: "choice" },
+        h("input", { type: "radio", name: "id-doctype", value: code, testid: `id-doctype-${code}`, checked: code === docType,
+          onchange: () => this.chooseDocumentType(code) }),
+        h("span", {}, t(`doctype_${code}`)))));
     this.fields = h("div", { class: "form", hidden: !this.method || this.method === "chip_qr" && !this.cardName },
+      docTypes,
       h("label", { for: "id-name" }, this.relation === "holder" ? t("id_name") : t("rep_name")), this.nameInput,
-      h("label", { for: "id-number", hidden: this.method === "vneid_shown" }, t("id_number")),
-      this.method === "vneid_shown" ? null : this.idNumber);
+      h("label", { for: "id-number", hidden: this.method === "vneid_shown" }, t(`id_number_${docType}`)),
+      this.method === "vneid_shown" ? null : [this.idNumber, this.numberError]);
     fill(this.root,
       h("h3", {}, t("identity_title")),
       h("p", {}, t("expected_recipient"), " ", h("strong", { testid: "expected-name" }, stop.recipient.name),
@@ -107,6 +124,17 @@ export class IdentityForm {
       this.nameInput.readOnly = this.idNumber.readOnly = true;
     }
     if (this.method === "vneid_shown" && this.relation === "holder") this.nameInput.value = stop.recipient.name;
+    this.update();
+  }
+
+  /** Another paper was chosen: keep what was typed, check the number against its rule. */
+  chooseDocumentType(code) {
+    const name = this.nameInput.value;
+    const number = this.idNumber.value;
+    this.idDocumentType = code;
+    this.render();
+    this.nameInput.value = name;
+    this.idNumber.value = number;
     this.update();
   }
 
@@ -157,7 +185,17 @@ export class IdentityForm {
     if (this.methodNote && !this.methodNote.classList.contains("notice")) {
       this.methodNote.textContent = method ? t(`method_${method}`) : t("choose_method");
     }
-    const key = { match: "match_ok", weak: "match_weak", mismatch: "match_bad", eye: "match_eye", read: "match_read" }[match];
+    const docType = this.documentType;
+    const weakKey = docType === "cccd" ? "match_weak" : `match_weak_${docType}`;
+    const key = { match: "match_ok", weak: weakKey, mismatch: "match_bad", eye: "match_eye", read: "match_read" }[match];
+    if (this.numberError) {
+      const typed = this.idNumber.value.trim();
+      const bad = this.method !== "vneid_shown" && typed !== "" && !normaliseDocumentNumber(docType, typed);
+      this.numberError.hidden = !bad;
+      this.numberError.textContent = bad ? t(`id_number_invalid_${docType}`) : "";
+      if (bad) this.idNumber.setAttribute("aria-invalid", "true");
+      else this.idNumber.removeAttribute("aria-invalid");
+    }
     this.result.dataset.match = match ?? "none";
     this.result.className = `match match-${match ?? "none"}`;
     this.result.textContent = key ? t(key) : "";

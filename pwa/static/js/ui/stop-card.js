@@ -1,6 +1,6 @@
 // The facts of one stop, as shown in the list and on the stop's screen.
 import { h } from "./dom.js";
-import { t } from "../i18n.js";
+import { MESSAGES, language, t } from "../i18n.js";
 import { formatVnd } from "../format.js";
 
 const IS_ANDROID = /Android/i.test(navigator.userAgent);
@@ -47,10 +47,13 @@ export function rejectedNote(entry, { onRetry = null, onDismiss = null } = {}) {
       button.disabled = false;
     });
   };
+  const key = `err_${entry.error?.code}`;
+  // The server's own words only when the app has none for the code (they may be in English).
+  const known = key in (MESSAGES[language()] ?? {});
   return h("div", { class: "notice notice-bad", testid: "stop-rejected", role: "note", "data-attempt-id": id },
     h("span", { class: "rejected-reason" },
-      h("strong", {}, t("rejected_title")), " ", t(`err_${entry.error?.code}`, {}, entry.error?.message || entry.error?.code),
-      entry.error?.message ? h("span", { class: "server-message" }, entry.error.message) : null,
+      h("strong", {}, t("rejected_title")), " ", t(key, {}, entry.error?.message || entry.error?.code),
+      !known && entry.error?.message ? h("span", { class: "server-message" }, entry.error.message) : null,
       h("code", {}, entry.error?.code ?? "")),
     onRetry || onDismiss
       ? h("div", { class: "actions" },
