@@ -219,6 +219,18 @@ test("dismissing a rejected attempt keeps it on the phone and never sends it aga
   assert.equal((await store.all()).length, 1);
 });
 
+test("dismissing forgets the full ID number, keeping its last four digits", async () => {
+  const { store, outbox } = await rejectedOutbox([]);
+  const [entry] = await store.all();
+  entry.meta.recipient = { name: "Nông Hồng Hà", id_number: "020194797926" };
+  await store.put(entry);
+  await outbox.dismiss("a1");
+  const [e] = await store.all();
+  assert.equal(e.meta.recipient.id_number, null);
+  assert.equal(e.meta.recipient.id_last4, "7926");
+  assert.equal(JSON.stringify(e).includes("020194797926"), false);
+});
+
 test("only a rejected attempt can be dismissed: a pending one is still sent", async () => {
   const store = new MemoryStore();
   const fetch = fakeFetch([[201, {}]]);

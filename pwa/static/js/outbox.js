@@ -105,6 +105,12 @@ export class Outbox {
     const entry = await this._find(attemptId);
     if (!entry || entry.state !== "rejected") return false;
     Object.assign(entry, { state: "dismissed", dismissed_at: this.now() });
+    // A dismissed attempt is never sent: its ID number would only wait on the phone in clear.
+    const recipient = entry.meta?.recipient;
+    if (recipient?.id_number) {
+      recipient.id_last4 = String(recipient.id_number).slice(-4);
+      recipient.id_number = null;
+    }
     await this.store.put(entry);
     this.onChange();
     return true;
