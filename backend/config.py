@@ -12,6 +12,14 @@ import os
 import tempfile
 from pathlib import Path
 
+from backend.domain.policy import (
+    DEFAULT_GEOFENCE_METRES,
+    DEFAULT_HOLD_WORKING_DAYS,
+    DEFAULT_MAX_HOME_ATTEMPTS,
+    DEFAULT_REMINDER_AFTER_WORKING_DAYS,
+    DeliveryPolicy,
+)
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 DEV_SECRET_KEY = "dev-only-secret-change-me"
@@ -99,8 +107,17 @@ class Config:
         self.TRAO_MAX_SIGNATURE_MB = _env_int("TRAO_MAX_SIGNATURE_MB", 1)
         # Width x height, checked before decoding: refuses decompression bombs.
         self.TRAO_MAX_IMAGE_PIXELS = _env_int("TRAO_MAX_IMAGE_PIXELS", 40_000_000)
-        # An attempt further than this from the address (minus the GPS accuracy) is flagged.
-        self.TRAO_GEOFENCE_METRES = _env_int("TRAO_GEOFENCE_METRES", 200)
+        # The rules of delivery (attempts, hold period, reminder, geofence): the regulation's
+        # defaults from backend/domain/policy.py, each overridable. Every service is given this.
+        self.DELIVERY_POLICY = DeliveryPolicy(
+            max_home_attempts=_env_int("TRAO_MAX_HOME_ATTEMPTS", DEFAULT_MAX_HOME_ATTEMPTS),
+            hold_working_days=_env_int("TRAO_HOLD_WORKING_DAYS", DEFAULT_HOLD_WORKING_DAYS),
+            reminder_after_working_days=_env_int(
+                "TRAO_REMINDER_WORKING_DAYS", DEFAULT_REMINDER_AFTER_WORKING_DAYS
+            ),
+            # An attempt further than this from the address (beyond the GPS accuracy) is flagged.
+            geofence_metres=_env_int("TRAO_GEOFENCE_METRES", DEFAULT_GEOFENCE_METRES),
+        )
         # A phone clock further ahead of the server than this is refused.
         self.TRAO_MAX_CLOCK_AHEAD_MINUTES = _env_int("TRAO_MAX_CLOCK_AHEAD_MINUTES", 10)
         self.TESTING = False

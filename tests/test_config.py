@@ -64,3 +64,20 @@ def test_database_errors_do_not_carry_personal_data_into_logs(app, factory):
         )
     assert "0912345678" not in str(raised.value)
     db.session.rollback()
+
+
+def test_delivery_rules_are_settings_with_the_regulations_defaults(monkeypatch):
+    from backend.domain.policy import DEFAULT_POLICY
+
+    for name in ("TRAO_MAX_HOME_ATTEMPTS", "TRAO_HOLD_WORKING_DAYS", "TRAO_GEOFENCE_METRES"):
+        monkeypatch.delenv(name, raising=False)
+    assert Config().DELIVERY_POLICY == DEFAULT_POLICY
+    monkeypatch.setenv("TRAO_MAX_HOME_ATTEMPTS", "3")
+    monkeypatch.setenv("TRAO_HOLD_WORKING_DAYS", "15")
+    monkeypatch.setenv("TRAO_GEOFENCE_METRES", "150")
+    policy = Config().DELIVERY_POLICY
+    assert (policy.max_home_attempts, policy.hold_working_days, policy.geofence_metres) == (
+        3,
+        15,
+        150,
+    )

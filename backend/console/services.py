@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from backend.domain.envelope_qr import sign_envelope_qr
 from backend.domain.lifecycle import Action, State
+from backend.domain.policy import DEFAULT_POLICY, DeliveryPolicy
 from backend.envelopes.services import apply_action
 from backend.errors import Invalid, NotFound
 from backend.extensions import db
@@ -23,10 +24,16 @@ def office_scope(user: User) -> int | None:
     return None if user.has_role(Role.admin) else user.post_office_id
 
 
-def receive_envelopes(envelopes: Iterable[Envelope], *, actor: User, now: datetime) -> None:
+def receive_envelopes(
+    envelopes: Iterable[Envelope],
+    *,
+    actor: User,
+    now: datetime,
+    policy: DeliveryPolicy = DEFAULT_POLICY,
+) -> None:
     """Record the hand-over from the agency: each envelope scanned in at the office."""
     for envelope in envelopes:
-        apply_action(envelope, Action.receive, now=now, actor=actor)
+        apply_action(envelope, Action.receive, now=now, actor=actor, policy=policy)
 
 
 def plan_run(
@@ -37,6 +44,7 @@ def plan_run(
     envelopes: Sequence[Envelope],
     actor: User,
     now: datetime,
+    policy: DeliveryPolicy = DEFAULT_POLICY,
 ) -> DeliveryRun:
     """Create a run with the envelopes in the given order, each loaded out for delivery."""
     if not postman.has_role(Role.postman) or postman.post_office_id != office.id:
@@ -45,7 +53,14 @@ def plan_run(
     db.session.add(run)
     for position, envelope in enumerate(envelopes, start=1):
         run.stops.append(RunStop(envelope=envelope, position=position))
-        apply_action(envelope, Action.load, now=now, actor=actor, data={"postman_id": postman.id})
+        apply_action(
+            envelope,
+            Action.load,
+            now=now,
+            actor=actor,
+            policy=policy,
+            data={"postman_id": postman.id},
+        )
     db.session.flush()
     return run
 

@@ -27,7 +27,6 @@ from backend.delivery.services import (
     last_attempts,
     meta_digest,
     open_runs_today,
-    policy_from_config,
     receive_attempt,
 )
 from backend.errors import Conflict, Invalid
@@ -66,7 +65,7 @@ def api_runs_today():
     day = clock.local_date(now, office.timezone if office else DEFAULT_TIMEZONE)
     runs = open_runs_today(current_user, day)
     attempts = last_attempts(stop.envelope_id for run in runs for stop in run.stops)
-    policy = policy_from_config(config)
+    policy = config["DELIVERY_POLICY"]
     settings = {
         "photo_max_side": config["TRAO_PHOTO_MAX_SIDE"],
         "photo_quality": config["TRAO_PHOTO_QUALITY"],
@@ -105,7 +104,7 @@ def api_post_attempt():
             now=clock.now(),
             settings=ProofSettings.from_config(config),
             storage=get_storage(),
-            policy=policy_from_config(config),
+            policy=config["DELIVERY_POLICY"],
         )
         db.session.commit()
     except (IntegrityError, StaleDataError):

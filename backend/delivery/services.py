@@ -163,11 +163,6 @@ def last_attempts(envelope_ids: Iterable[int]) -> dict[int, DeliveryAttempt]:
     return {a.envelope_id: a for a in db.session.execute(stmt).scalars()}
 
 
-def policy_from_config(config: Mapping[str, Any]) -> DeliveryPolicy:
-    """The delivery policy with the deployment's settings."""
-    return DeliveryPolicy(geofence_metres=config["TRAO_GEOFENCE_METRES"])
-
-
 @dataclass(frozen=True)
 class ProofSettings:
     """The limits and keys that receiving a proof needs (see Config)."""

@@ -197,13 +197,17 @@ def seed_day(config: Config, office: PostOffice, now: datetime) -> DemoDay:
     ]
     envelopes = [e for d in dossiers for e in d.envelopes]
     to_receive = envelopes[NOT_YET_RECEIVED:]
-    receive_envelopes(to_receive, actor=supervisor, now=registered_at + timedelta(hours=2))
+    policy = config.DELIVERY_POLICY
+    receive_envelopes(
+        to_receive, actor=supervisor, now=registered_at + timedelta(hours=2), policy=policy
+    )
     for envelope in to_receive[:HELD_AT_OFFICE]:
         apply_action(
             envelope,
             Action.hold,
             now=registered_at + timedelta(hours=3),
             actor=supervisor,
+            policy=policy,
             data={"asked_by": "citizen"},
         )
     available = to_receive[HELD_AT_OFFICE:]
@@ -221,6 +225,7 @@ def seed_day(config: Config, office: PostOffice, now: datetime) -> DemoDay:
             envelopes=route,
             actor=supervisor,
             now=planned_at,
+            policy=policy,
         )
         _attempt_some(config, run, rng, now=now, since=planned_at)
         stops += len(route)
@@ -324,5 +329,6 @@ def _attempt_some(config, run: DeliveryRun, rng: random.Random, *, now: datetime
             now=when,
             device_time=when - timedelta(seconds=rng.randint(5, 90)),
             meta_digest=hashlib.sha256(f"demo:{stop.id}".encode()).hexdigest(),
+            policy=config.DELIVERY_POLICY,
             details=details,
         )

@@ -162,3 +162,15 @@ def test_runs_today_does_not_query_per_stop(app, factory):
     login(small_client, small)
     login(big_client, big)
     assert _count_queries(big_client) == _count_queries(small_client)
+
+
+def test_the_phone_gets_the_deployments_delivery_rules(app, client, factory, monkeypatch):
+    from backend.domain.policy import DeliveryPolicy
+
+    monkeypatch.setitem(
+        app.config, "DELIVERY_POLICY", DeliveryPolicy(max_home_attempts=3, geofence_metres=150)
+    )
+    postman, _run = make_run(factory)
+    login(client, postman)
+    settings = client.get("/api/v1/runs/today").get_json()["settings"]
+    assert (settings["max_home_attempts"], settings["geofence_metres"]) == (3, 150)

@@ -158,3 +158,21 @@ def test_a_stale_writer_loses_the_race(app, factory):
         rival.attempts_made = 5  # any write from the stale copy
         with pytest.raises(StaleDataError):
             other.commit()
+
+
+def test_planning_follows_the_deployments_attempt_limit(factory):
+    """The console plans with the configured policy: one attempt allowed, no second load."""
+    from backend.console.services import plan_run, receive_envelopes
+    from backend.models import Role
+
+    policy = DeliveryPolicy(max_home_attempts=1, reminder_after_working_days=1)
+    envelope = factory.envelope()
+    office = envelope.dossier.post_office
+    supervisor = factory.user(Role.supervisor, post_office=office)
+    postman = factory.user(Role.postman, post_office=office)
+    receive_envelopes([envelope], actor=supervisor, now=NOW, policy=policy)
+    plan = {"office": office, "postman": postman, "actor": supervisor, "now": NOW}
+    plan_run(run_date=NOW.date(), envelopes=[envelope], policy=policy, **plan)
+    apply_action(envelope, Action.fail, now=NOW, policy=policy)
+    with pytest.raises(AttemptsExhausted):
+        plan_run(run_date=NOW.date(), envelopes=[envelope], policy=policy, **plan)
