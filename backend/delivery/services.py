@@ -28,6 +28,7 @@ from backend.domain.idnum import document_last4, hash_document_number
 from backend.domain.lifecycle import Action, State
 from backend.domain.names import compare_names
 from backend.domain.policy import DEFAULT_POLICY, DeliveryPolicy, IdCheckMethod, Relation
+from backend.domain.proof import ProofGap, proof_gaps
 from backend.envelopes.services import apply_action
 from backend.errors import Conflict, Invalid, NotFound
 from backend.extensions import db
@@ -269,8 +270,7 @@ def receive_attempt(
         recipient = _check_delivery(meta, kinds, dossier, policy, settings.id_key)
     else:
         recipient = {}
-        if meta["fees_collected_vnd"] != 0:
-            raise Invalid(_("Nothing is collected on a failed attempt."), code="fees_mismatch")
+        _refuse_proof_gaps(meta, kinds, dossier, None)
     device_time = _check_device_time(meta["device_time"], now, settings.max_clock_ahead)
     where = _position(meta["position"], dossier, policy)
     images = [open_image(up, settings.max_image_pixels) for up in uploads]
@@ -459,22 +459,42 @@ def _check_delivery(
                 )
             columns["name_match"] = check.name_match.value
             columns["number_match"] = check.number_match
-    elif "authorization" not in kinds:
-        raise Invalid(
-            _("A representative must show an authorisation paper: photograph it."),
-            code="authorization_required",
-        )
-    if "signature" not in kinds or not meta["signature_strokes"]:
-        raise Invalid(_("The recipient's signature is required."), code="signature_required")
-    if "photo" not in kinds:
-        raise Invalid(_("Take at least one photo of the hand-over."), code="photo_required")
-    if meta["fees_collected_vnd"] != dossier.fees_due_vnd:
-        raise Invalid(
-            _("The amount collected must be the fees due."),
-            code="fees_mismatch",
-            fields={"fees_due_vnd": dossier.fees_due_vnd},
-        )
+    _refuse_proof_gaps(meta, kinds, dossier, relation)
     return columns
+
+
+def _refuse_proof_gaps(
+    meta: Mapping[str, Any], kinds: Sequence[str], dossier: Dossier, relation: Relation | None
+) -> None:
+    """Refuse an attempt whose proof misses a part the domain requires, naming the first."""
+    delivered = meta["outcome"] == "delivered"
+    gaps = proof_gaps(
+        delivered=delivered,
+        relation=relation,
+        file_kinds=set(kinds),
+        has_signature_strokes=bool(meta["signature_strokes"]),
+        fees_collected_vnd=meta["fees_collected_vnd"],
+        fees_due_vnd=dossier.fees_due_vnd if delivered else 0,
+    )
+    if not gaps:
+        return
+    gap = gaps[0]
+    if gap is ProofGap.authorization_required:
+        message = _("A representative must show an authorisation paper: photograph it.")
+    elif gap is ProofGap.signature_required:
+        message = _("The recipient's signature is required.")
+    elif gap is ProofGap.photo_required:
+        message = _("Take at least one photo of the hand-over.")
+    elif delivered:
+        message = _("The amount collected must be the fees due.")
+    else:
+        message = _("Nothing is collected on a failed attempt.")
+    fields = (
+        {"fees_due_vnd": dossier.fees_due_vnd}
+        if delivered and gap is ProofGap.fees_mismatch
+        else None
+    )
+    raise Invalid(message, code=gap.value, fields=fields)
 
 
 def _check_device_time(device_time: datetime, now: datetime, max_ahead: timedelta) -> datetime:
