@@ -85,6 +85,7 @@ class DeliveryAttempt(db.Model):
         Index("uq_attempt_envelope_number", "envelope_id", "attempt_number", unique=True),
         Index("ix_attempt_run", "run_id"),
         Index("ix_attempt_received", "received_at"),
+        Index("ix_attempt_needs_review", "needs_review"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # attempt_id from the phone
@@ -120,6 +121,10 @@ class DeliveryAttempt(db.Model):
     signature_strokes: Mapped[list | None] = mapped_column(JSONType)
     # SHA-256 of the canonical meta: a replay with other content is a conflict.
     meta_digest: Mapped[str] = mapped_column(String(64))
+    # What the supervisor should look at (a weak identity match the postman confirmed, a poor
+    # or dropped GPS fix, far from the address): codes of backend.domain.review.ReviewFlag.
+    review_flags: Mapped[list] = mapped_column(JSONType, default=list)
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
 
     envelope: Mapped[Envelope] = relationship()
     files: Mapped[list[ProofFile]] = relationship(back_populates="attempt")
