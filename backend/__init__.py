@@ -11,6 +11,7 @@ from flask_login import current_user
 from backend.config import INSTANCE_DIR, PROJECT_ROOT, Config
 from backend.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
 from backend.templating import register_template_helpers
+from backend.wrappers import BoundedRequest
 
 __version__ = "0.1.0"
 
@@ -26,6 +27,7 @@ def create_app(config: Config | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "pwa" / "templates"),
         instance_path=str(INSTANCE_DIR),
     )
+    app.request_class = BoundedRequest
     app.config.from_object(config)
     app.config["TRAO_CONFIG"] = config
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,9 @@ from pathlib import Path
 from backend.domain.policy import (
     DEFAULT_GEOFENCE_METRES,
     DEFAULT_HOLD_WORKING_DAYS,
+    DEFAULT_MAX_FIX_METRES,
     DEFAULT_MAX_HOME_ATTEMPTS,
+    DEFAULT_POOR_FIX_METRES,
     DEFAULT_REMINDER_AFTER_WORKING_DAYS,
     DeliveryPolicy,
 )
@@ -105,8 +107,10 @@ class Config:
         self.TRAO_MAX_PHOTOS = _env_int("TRAO_MAX_PHOTOS", 6)  # per attempt
         self.TRAO_MAX_PHOTO_MB = _env_int("TRAO_MAX_PHOTO_MB", 8)  # photo, authorisation
         self.TRAO_MAX_SIGNATURE_MB = _env_int("TRAO_MAX_SIGNATURE_MB", 1)
-        # Width x height, checked before decoding: refuses decompression bombs.
-        self.TRAO_MAX_IMAGE_PIXELS = _env_int("TRAO_MAX_IMAGE_PIXELS", 40_000_000)
+        # The signature PNG's longest side: the pad (at most ~760 CSS px wide) at a pixel ratio
+        # of 3. Photos may be at most TRAO_PHOTO_MAX_SIDE (with a margin). Both are checked on
+        # the header, before decoding: a small file claiming a huge picture is refused.
+        self.TRAO_SIGNATURE_MAX_SIDE = _env_int("TRAO_SIGNATURE_MAX_SIDE", 2400)
         # The rules of delivery (attempts, hold period, reminder, geofence): the regulation's
         # defaults from backend/domain/policy.py, each overridable. Every service is given this.
         self.DELIVERY_POLICY = DeliveryPolicy(
@@ -117,6 +121,9 @@ class Config:
             ),
             # An attempt further than this from the address (beyond the GPS accuracy) is flagged.
             geofence_metres=_env_int("TRAO_GEOFENCE_METRES", DEFAULT_GEOFENCE_METRES),
+            # GPS fixes coarser than this are flagged; coarser than the maximum, dropped.
+            poor_fix_metres=_env_int("TRAO_POOR_FIX_METRES", DEFAULT_POOR_FIX_METRES),
+            max_fix_metres=_env_int("TRAO_MAX_FIX_METRES", DEFAULT_MAX_FIX_METRES),
         )
         # A phone clock further ahead of the server than this is refused.
         self.TRAO_MAX_CLOCK_AHEAD_MINUTES = _env_int("TRAO_MAX_CLOCK_AHEAD_MINUTES", 10)

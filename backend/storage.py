@@ -2,6 +2,11 @@
 
 Content addressing makes every write idempotent (the same bytes always land at the same
 name) and lets anyone check years later that a file is the one the proof names.
+
+A request writes its files to a staging area first and publishes them into the store only after
+its database transaction has committed: a file is in the store only when a committed record
+names it. Staging left behind by a crash (between the commit and the publish, or halfway
+through a write) is repaired or removed by `flask proof-files orphans --apply`.
 """
 
 from __future__ import annotations
@@ -9,7 +14,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import urlparse
@@ -17,6 +26,8 @@ from urllib.parse import urlparse
 from flask import Flask, current_app
 
 _SHA256 = re.compile(r"[0-9a-f]{64}", re.ASCII)
+STAGING_DIR = ".staging"
+TEMP_PREFIX = ".tmp-"
 
 
 def sha256_hex(data: bytes) -> str:
@@ -24,17 +35,100 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class Staging(Protocol):
+    """Files written aside for one transaction: published after its commit, else discarded."""
+
+    def put(self, data: bytes) -> str:
+        """Write the bytes aside (not yet in the store) and return their SHA-256."""
+
+    def publish(self) -> None:
+        """Move every staged file into the store (after the commit)."""
+
+    def discard(self) -> None:
+        """Forget every staged file (after a rollback)."""
+
+
 class Storage(Protocol):
-    """What Trao needs from a proof store; an S3-compatible backend implements the same three."""
+    """What Trao needs from a proof store; an S3-compatible backend implements the same."""
 
     def put(self, data: bytes) -> str:
         """Store the bytes (idempotent) and return their SHA-256."""
+
+    def stage(self) -> Staging:
+        """A staging area for the files of one transaction."""
 
     def open(self, sha256: str) -> BinaryIO:
         """The stored bytes, for reading; FileNotFoundError if absent."""
 
     def exists(self, sha256: str) -> bool:
         """Whether bytes with this SHA-256 are stored."""
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename in this folder durable (a crash after it keeps the new name)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_durably(folder: Path, data: bytes) -> Path:
+    """Write the bytes to a new temporary file in `folder`, flushed to disk; its path."""
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
+class LocalStaging:
+    """A folder under the store's `.staging/` holding one transaction's files by hash."""
+
+    def __init__(self, store: LocalStorage) -> None:
+        self.store = store
+        self.folder: Path | None = None
+        self.hashes: list[str] = []
+
+    def put(self, data: bytes) -> str:
+        digest = sha256_hex(data)
+        if digest in self.hashes:
+            return digest
+        if self.folder is None:
+            base = self.store.root / STAGING_DIR
+            base.mkdir(parents=True, exist_ok=True)
+            # The time in the name lets the sweeper tell a live request from a dead one.
+            self.folder = Path(tempfile.mkdtemp(dir=base, prefix=f"{int(time.time())}-"))
+        tmp = _write_durably(self.folder, data)
+        tmp.replace(self.folder / digest)
+        self.hashes.append(digest)
+        return digest
+
+    def publish(self) -> None:
+        if self.folder is None:
+            return
+        for digest in self.hashes:
+            self.store.adopt(self.folder / digest, digest)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder, self.hashes = None, []
+
+    def discard(self) -> None:
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder, self.hashes = None, []
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """A file left in the staging area (by a crash): its hash, path and age."""
+
+    sha256: str
+    path: Path
 
 
 class LocalStorage:
@@ -57,23 +151,65 @@ class LocalStorage:
         target.parent.mkdir(parents=True, exist_ok=True)
         # Write aside then rename: a reader never sees half a file, and a concurrent
         # writer of the same bytes replaces it with identical content.
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        _write_durably(target.parent, data).replace(target)
+        _fsync_dir(target.parent)
         return digest
+
+    def stage(self) -> LocalStaging:
+        return LocalStaging(self)
+
+    def adopt(self, source: Path, sha256: str) -> None:
+        """Move a staged file (already named by its hash) into the store."""
+        target = self.path(sha256)
+        if target.exists():
+            source.unlink(missing_ok=True)
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source.replace(target)
+        _fsync_dir(target.parent)
 
     def open(self, sha256: str) -> BinaryIO:
         return self.path(sha256).open("rb")
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
+
+    def delete(self, sha256: str) -> None:
+        """Remove a stored file (only ever one that no record names)."""
+        self.path(sha256).unlink(missing_ok=True)
+
+    # --- Maintenance: what a crash can leave behind -----------------------------------------
+
+    def stored_hashes(self) -> Iterator[str]:
+        """Every hash in the store (not the staging area)."""
+        for path in self.root.glob("??/??/*"):
+            if path.is_file() and _SHA256.fullmatch(path.name):
+                yield path.name
+
+    def staged_files(self, older_than_seconds: float) -> Iterator[StagedFile]:
+        """Files in staging folders older than this: their requests died before publishing."""
+        base = self.root / STAGING_DIR
+        cutoff = time.time() - older_than_seconds
+        for folder in sorted(base.glob("*")) if base.is_dir() else ():
+            if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                for path in sorted(folder.iterdir()):
+                    if _SHA256.fullmatch(path.name):
+                        yield StagedFile(path.name, path)
+
+    def temp_files(self, older_than_seconds: float) -> Iterator[Path]:
+        """Half-written files (a write killed midway) older than this."""
+        cutoff = time.time() - older_than_seconds
+        for path in self.root.rglob(f"{TEMP_PREFIX}*"):
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                yield path
+
+    def remove_empty_staging(self, older_than_seconds: float) -> None:
+        """Remove staging folders left empty, once they are old enough not to be live."""
+        base = self.root / STAGING_DIR
+        cutoff = time.time() - older_than_seconds
+        for folder in base.glob("*") if base.is_dir() else ():
+            if folder.is_dir() and folder.stat().st_mtime < cutoff and not any(folder.iterdir()):
+                folder.rmdir()
 
 
 def storage_from_url(url: str) -> Storage:

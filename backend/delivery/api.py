@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -14,25 +12,20 @@ from sqlalchemy.orm.exc import StaleDataError
 from backend import __version__, clock
 from backend.auth.access import roles_required
 from backend.delivery import bp
-from backend.delivery.proof_files import Upload
+from backend.delivery.proof_files import ProofSettings, Upload
+from backend.delivery.receiving import find_replay, meta_digest, receive_attempt
 from backend.delivery.schemas import (
     FILE_FIELDS,
     AttemptMetaSchema,
     AttemptReceiptSchema,
     dump_runs_today,
 )
-from backend.delivery.services import (
-    ProofSettings,
-    find_replay,
-    last_attempts,
-    meta_digest,
-    open_runs_today,
-    receive_attempt,
-)
-from backend.errors import Conflict, Invalid
+from backend.delivery.services import last_attempts, open_runs_today
+from backend.errors import Conflict, Invalid, TooLarge
 from backend.extensions import db
 from backend.models import Role
 from backend.storage import get_storage
+from backend.validation import UnreadableJson, error_tree, parse_json_object
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 
@@ -89,21 +82,44 @@ def api_runs_today():
 @bp.post("/api/v1/attempts")
 @roles_required(Role.postman)
 def api_post_attempt():
-    """Receive one attempt (meta + files); 201 the first time, 200 with the same body on replay."""
+    """Receive one attempt (meta + files); 201 the first time, 200 with the same body on replay.
+
+    The files are staged while the attempt is checked and recorded, and published into the
+    store only once the record has committed: a refused or lost attempt leaves no file.
+    """
+    if request.mimetype != "multipart/form-data":
+        # Only multipart bounds a text field's size while parsing (MAX_FORM_MEMORY_SIZE).
+        raise Invalid(_("An attempt is sent as multipart/form-data."), code="multipart_required")
     raw = _parse_meta(request.form.get("meta"))
     meta = AttemptMetaSchema().load(raw)
     uploads = _uploads()
     config = current_app.config
+    storage = get_storage()
+    postman = current_user._get_current_object()
     digest = meta_digest(raw, config["ID_HASH_KEY"])
+    attempt_id = str(meta["attempt_id"])
+    receipt = find_replay(
+        attempt_id, postman=postman, digest=digest, uploads=uploads, storage=storage
+    )
+    if receipt is None:
+        receipt = _receive(meta, digest, uploads, postman, storage)
+    status = 200 if receipt.replay else 201
+    return jsonify(AttemptReceiptSchema().dump(receipt)), status
+
+
+def _receive(meta, digest, uploads, postman, storage):
+    """Check, stage, commit, publish; a lost race is answered as a replay or a 409."""
+    config = current_app.config
+    staging = storage.stage()
     try:
         receipt = receive_attempt(
             meta=meta,
             digest=digest,
             uploads=uploads,
-            postman=current_user,
+            postman=postman,
             now=clock.now(),
             settings=ProofSettings.from_config(config),
-            storage=get_storage(),
+            staging=staging,
             policy=config["DELIVERY_POLICY"],
         )
         db.session.commit()
@@ -111,28 +127,49 @@ def api_post_attempt():
         # Lost a race: the same upload sent twice at once (answered as a replay), or another
         # attempt for this envelope got in first.
         db.session.rollback()
-        receipt = find_replay(str(meta["attempt_id"]), postman=current_user, digest=digest)
+        staging.discard()
+        receipt = find_replay(
+            str(meta["attempt_id"]),
+            postman=postman,
+            digest=digest,
+            uploads=uploads,
+            storage=storage,
+        )
         if receipt is None:
             raise Conflict(
                 _("Another attempt for this envelope was recorded at the same moment."),
                 code="envelope_busy",
             ) from None
-    except Exception:
+        return receipt
+    except BaseException:
         db.session.rollback()
+        staging.discard()
         raise
-    status = 200 if receipt.replay else 201
-    return jsonify(AttemptReceiptSchema().dump(receipt)), status
+    try:
+        staging.publish()
+    except OSError:
+        # Committed: the files are safe in staging; `flask proof-files orphans --apply`
+        # (or the phone's replay, which carries them again) puts them in place.
+        current_app.logger.exception("publishing attempt %s's files failed", receipt.attempt_id)
+    return receipt
 
 
 def _parse_meta(text: str | None) -> dict:
-    """The attempt's meta as a JSON object, or 422 malformed_meta."""
-    try:
-        raw = json.loads(text) if text else None
-    except ValueError:
-        raw = None
-    if not isinstance(raw, dict):
+    """The attempt's meta as a JSON object, or 422 (malformed_meta, or the field at fault)."""
+    if text is None or not text.strip():
         raise Invalid(_("The attempt's data could not be read."), code="malformed_meta")
-    return raw
+    if len(text) > current_app.config["MAX_FORM_MEMORY_SIZE"]:
+        raise TooLarge(_("The attempt's data is too large."), code="meta_too_large")
+    try:
+        return parse_json_object(text)
+    except UnreadableJson as err:
+        if not err.path:
+            raise Invalid(
+                _("The attempt's data could not be read."), code="malformed_meta"
+            ) from None
+        raise Invalid(
+            _("Some fields are not valid."), fields=error_tree(err.path, err.reason)
+        ) from None
 
 
 def _uploads() -> list[Upload]:

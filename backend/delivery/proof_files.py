@@ -1,4 +1,5 @@
-"""The files of a proof: counted, sized, matched to their SHA-256, opened as real images."""
+"""The files of a proof: counted, sized, matched to their SHA-256, proven to be the images they
+claim, bounded in pixels per kind before anything is decoded; and their display copies."""
 
 from __future__ import annotations
 
@@ -6,16 +7,14 @@ import io
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import timedelta
+from typing import Any
 
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from backend.errors import Invalid, TooLarge
 from backend.storage import sha256_hex
-
-if TYPE_CHECKING:
-    from backend.delivery.services import ProofSettings
 
 # The type each file must be, as Pillow names it, and the content type it is served with.
 FILE_FORMATS = {"signature": "PNG", "photo": "JPEG", "authorization": "JPEG"}
@@ -24,6 +23,59 @@ CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "MPO": "image/jpeg"}
 FORMAT_ALIASES = {"MPO": "JPEG"}
 # Photos of the hand-over get a smaller, metadata-free copy for display.
 DERIVATIVE_KINDS = frozenset({"photo", "authorization"})
+# The app makes photos with their long side at TRAO_PHOTO_MAX_SIDE; a margin keeps the photos
+# already waiting on phones acceptable when an office lowers the setting.
+PHOTO_SIDE_MARGIN = 1.25
+
+
+@dataclass(frozen=True)
+class ImageBounds:
+    """The largest image of one kind: each side and the pixel count, checked on the header."""
+
+    max_width: int
+    max_height: int
+
+    def admits(self, width: int, height: int) -> bool:
+        return 0 < width <= self.max_width and 0 < height <= self.max_height
+
+
+@dataclass(frozen=True)
+class ProofSettings:
+    """The limits and keys that receiving a proof needs (see Config)."""
+
+    qr_key: bytes
+    id_key: bytes
+    max_photos: int
+    max_photo_bytes: int
+    max_signature_bytes: int
+    photo_max_side: int
+    signature_max_side: int
+    photo_quality: float
+    display_max_side: int
+    max_clock_ahead: timedelta
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> ProofSettings:
+        return cls(
+            qr_key=config["QR_SIGNING_KEY"],
+            id_key=config["ID_HASH_KEY"],
+            max_photos=config["TRAO_MAX_PHOTOS"],
+            max_photo_bytes=config["TRAO_MAX_PHOTO_MB"] * 1024 * 1024,
+            max_signature_bytes=config["TRAO_MAX_SIGNATURE_MB"] * 1024 * 1024,
+            photo_max_side=config["TRAO_PHOTO_MAX_SIDE"],
+            signature_max_side=config["TRAO_SIGNATURE_MAX_SIDE"],
+            photo_quality=config["TRAO_PHOTO_QUALITY"],
+            display_max_side=config["TRAO_DISPLAY_MAX_SIDE"],
+            max_clock_ahead=timedelta(minutes=config["TRAO_MAX_CLOCK_AHEAD_MINUTES"]),
+        )
+
+    def bounds(self, kind: str) -> ImageBounds:
+        """How large an image of this kind may be (a photo in either orientation)."""
+        if kind == "signature":
+            side = self.signature_max_side
+            return ImageBounds(side, side)
+        side = round(self.photo_max_side * PHOTO_SIDE_MARGIN)
+        return ImageBounds(side, side)
 
 
 @dataclass(frozen=True)
@@ -32,6 +84,19 @@ class Upload:
 
     field: str
     data: bytes
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What the header of a checked image says: its format and size."""
+
+    format: str
+    width: int
+    height: int
+
+    @property
+    def content_type(self) -> str:
+        return CONTENT_TYPES[self.format]
 
 
 def check_files(
@@ -82,37 +147,76 @@ def _bad_image(field: str) -> Invalid:
     )
 
 
-def open_image(upload: Upload, max_pixels: int) -> Image.Image:
-    """The upload fully decoded, if it is an image of its field's type within the pixel limit."""
+def _too_many_pixels(field: str, bounds: ImageBounds) -> Invalid:
+    return Invalid(
+        _("An image is larger than the app makes."),
+        code="image_too_many_pixels",
+        fields={field: [f"at most {bounds.max_width} x {bounds.max_height} pixels"]},
+    )
+
+
+# What a broken or hostile image makes Pillow raise; each one means "not a readable image".
+_IMAGE_ERRORS = (
+    UnidentifiedImageError,
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    MemoryError,
+)
+
+
+def _open_header(upload: Upload, bounds: ImageBounds) -> Image.Image:
+    """The image opened with its header read and nothing decoded, if its type and size fit."""
     expected = FILE_FORMATS[upload.field]
-    try:
-        # Pillow's own guard raises DecompressionBombError far above our limit (and only
-        # warns in between); the limit that counts is ours, checked on the header below.
-        # (No warnings.catch_warnings() here: it is process-wide, not safe in threads.)
-        image = Image.open(io.BytesIO(upload.data), formats=[expected])
-        # The header is read; nothing is decoded yet: refuse bombs before they go off.
-        format_ = FORMAT_ALIASES.get(image.format, image.format)
-        if format_ != expected or image.width * image.height > max_pixels:
-            raise _bad_image(upload.field)
-        image.load()  # a truncated or fake file fails here
-    except (
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        EOFError,
-    ) as exc:
-        raise _bad_image(upload.field) from exc
+    # Pillow's own guard raises DecompressionBombError far above our bounds (and only warns in
+    # between); the bounds that count are ours, checked on the header before any decoding.
+    # (No warnings.catch_warnings() here: it is process-wide, not safe in threads.)
+    image = Image.open(io.BytesIO(upload.data), formats=[expected])
+    if FORMAT_ALIASES.get(image.format, image.format) != expected:
+        raise _bad_image(upload.field)
+    if not bounds.admits(image.width, image.height):
+        raise _too_many_pixels(upload.field, bounds)
     return image
 
 
-def display_copy(image: Image.Image, max_side: int, quality: float) -> bytes:
-    """A copy for display: upright, metadata stripped, JPEG, long side at most `max_side`."""
-    copy = ImageOps.exif_transpose(image).convert("RGB")
-    copy.thumbnail((max_side, max_side))
+def check_image(upload: Upload, bounds: ImageBounds) -> ImageFacts:
+    """Prove an upload is a whole image of its field's type within `bounds`; decode it once.
+
+    The bounds are checked on the header, so a small file claiming a huge picture is refused
+    before it can take the memory its pixels would. The decode that proves the file whole
+    happens one file at a time and its pixels are released on return.
+    """
+    try:
+        with _open_header(upload, bounds) as image:
+            facts = ImageFacts(
+                FORMAT_ALIASES.get(image.format, image.format), image.width, image.height
+            )
+            image.load()  # a truncated or fake file fails here
+    except Invalid:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's guard went off while reading a header claiming hundreds of megapixels.
+        raise _too_many_pixels(upload.field, bounds) from exc
+    except _IMAGE_ERRORS as exc:
+        raise _bad_image(upload.field) from exc
+    return facts
+
+
+def display_copy(data: bytes, max_side: int, quality: float) -> bytes:
+    """A copy for display: upright, every kind of metadata stripped, JPEG, long side <= max_side.
+
+    Decoded at a reduced scale where JPEG allows (draft mode): the copy needs no more pixels.
+    """
+    with Image.open(io.BytesIO(data)) as image:
+        image.draft("RGB", (max_side, max_side))
+        upright = ImageOps.exif_transpose(image)
+        pixels = upright.convert("RGB")
+    pixels.thumbnail((max_side, max_side))
+    # A new image from the bare pixels: no EXIF, ICC profile, XMP, comment or any other info
+    # can follow the copy (Pillow carries some of `info` into a save).
+    clean = Image.new("RGB", pixels.size)
+    clean.paste(pixels)
     out = io.BytesIO()
-    quality = round(quality * 100)
-    copy.save(out, format="JPEG", quality=quality, optimize=True, progressive=True)
+    clean.save(out, format="JPEG", quality=round(quality * 100), optimize=True, progressive=True)
     return out.getvalue()

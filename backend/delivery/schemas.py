@@ -21,6 +21,7 @@ from backend.domain.policy import (
     Relation,
     ResultType,
 )
+from backend.validation import INT32_MAX, Text
 
 OUTCOMES = ("delivered", "failed")
 SCAN_METHODS = ("qr", "typed")
@@ -29,20 +30,31 @@ FILE_FIELDS = ("signature", "photo", "authorization")
 MAX_NOTE_CHARS = 1000
 MAX_STROKES = 200
 MAX_POINTS_PER_STROKE = 2000
+MAX_ATTEMPT_NUMBER = 99
+# A phone's clock can be wrong, but not by centuries: outside these years it is no time at all
+# (and year 1 at +14:00 is not even an instant Python can hold in UTC).
+DEVICE_YEARS = (2000, 2999)
 
 _SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="Must be a SHA-256 in lower-case hex.")
 _ID_NUMBER = validate.Regexp(r"^[0-9]{12}$", error="Must be 12 digits.")
+_LAST4 = validate.Regexp(r"^[0-9]{4}$", error="Must be 4 digits.")
 _DOCUMENT_NUMBER_ERRORS = {
     "passport": "Must be a letter and 7 digits (passport).",
     "other": "Must be 5 to 20 letters or digits.",
 }
 
 
+def _plausible_device_time(value) -> None:
+    low, high = DEVICE_YEARS
+    if not low <= value.year <= high:
+        raise ValidationError("Not a plausible time on a phone's clock.")
+
+
 class ScanSchema(Schema):
     """How the envelope was identified at the door."""
 
     method = fields.String(required=True, validate=validate.OneOf(SCAN_METHODS))
-    payload = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=128))
+    payload = Text(load_default=None, allow_none=True, validate=validate.Length(max=128))
 
     @validates_schema
     def _payload_for_qr(self, data, **kwargs):
@@ -53,7 +65,7 @@ class ScanSchema(Schema):
 class RecipientSchema(Schema):
     """Who took the envelope and how their identity was checked."""
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = Text(required=True, validate=validate.Length(min=1, max=200))
     relation = fields.String(required=True, validate=validate.OneOf([r.value for r in Relation]))
     id_document_type = fields.String(
         load_default="cccd", validate=validate.OneOf(ID_DOCUMENT_TYPES)
@@ -61,7 +73,23 @@ class RecipientSchema(Schema):
     id_check_method = fields.String(
         required=True, validate=validate.OneOf([m.value for m in IdCheckMethod])
     )
-    id_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    id_number = Text(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    # VNeID's screen is read by eye: the postman types the last four digits it shows.
+    id_last4 = Text(load_default=None, allow_none=True, validate=_LAST4)
+    # The postman looked again at a weak match (a name without diacritics, a passport) and
+    # confirms the person: accepted, and flagged for the supervisor.
+    weak_match_confirmed = fields.Boolean(load_default=False)
+
+    @validates_schema
+    def _what_each_method_reads(self, data, **kwargs):
+        """VNeID gives the last four digits and never a whole number; the others, the number."""
+        vneid = data.get("id_check_method") == IdCheckMethod.vneid_shown
+        if vneid and not data.get("id_last4"):
+            raise ValidationError("The last four digits VNeID shows are required.", "id_last4")
+        if vneid and data.get("id_number"):
+            raise ValidationError("VNeID gives only the last four digits.", "id_number")
+        if not vneid and data.get("id_last4"):
+            raise ValidationError("Only for an ID shown on VNeID.", "id_last4")
 
     @validates_schema
     def _chip_and_vneid_checks_are_of_the_id_card(self, data, **kwargs):
@@ -114,22 +142,39 @@ class AttemptMetaSchema(Schema):
     """The `meta` part of POST /api/v1/attempts (docs/api-delivery.md)."""
 
     attempt_id = fields.UUID(required=True)
-    stop_id = fields.Integer(required=True, strict=True)
-    envelope_code = fields.String(required=True, validate=validate.Length(min=1, max=13))
+    stop_id = fields.Integer(required=True, strict=True, validate=validate.Range(1, INT32_MAX))
+    # The attempt's number as the phone counted it: a second attempt on the same run (the
+    # citizen called back) must say so, and a stale one from another phone is refused.
+    attempt_number = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(1, MAX_ATTEMPT_NUMBER),
+    )
+    envelope_code = Text(required=True, validate=validate.Length(min=1, max=13))
     outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
     reason_code = fields.String(
         load_default=None,
         allow_none=True,
         validate=validate.OneOf([r.value for r in FailureReason]),
     )
-    note = fields.String(
-        load_default="", allow_none=True, validate=validate.Length(max=MAX_NOTE_CHARS)
+    note = Text(
+        load_default="",
+        allow_none=True,
+        multiline=True,
+        validate=validate.Length(max=MAX_NOTE_CHARS),
     )
     scan = fields.Nested(ScanSchema, required=True)
     recipient = fields.Nested(RecipientSchema, load_default=None, allow_none=True)
     position = fields.Nested(PositionSchema, load_default=None, allow_none=True)
-    device_time = fields.AwareDateTime(required=True, format="iso")
-    fees_collected_vnd = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    device_time = fields.AwareDateTime(
+        required=True,
+        format="iso",
+        validate=lambda value: _plausible_device_time(value),
+    )
+    fees_collected_vnd = fields.Integer(
+        required=True, strict=True, validate=validate.Range(0, INT32_MAX)
+    )
     signature_strokes = fields.List(
         fields.List(
             fields.Nested(StrokePointSchema), validate=validate.Length(max=MAX_POINTS_PER_STROKE)
@@ -182,6 +227,7 @@ def dump_stop(stop, last_attempt, *, qr_key: bytes, policy) -> dict:
         "state": envelope.state.value,
         "attempts_made": envelope.attempts_made,
         "attempt_number": envelope.attempts_made + 1,
+        "attempts_left": max(0, policy.max_home_attempts - envelope.attempts_made),
         "dossier_code": dossier.code,
         "procedure_name": dossier.procedure_name,
         "result_type": dossier.result_type,

@@ -18,7 +18,7 @@ from backend.agency_api.services import register_dossier
 from backend.clock import local_date
 from backend.config import Config
 from backend.console.services import plan_run, receive_envelopes
-from backend.delivery.services import record_attempt
+from backend.delivery.receiving import record_attempt
 from backend.demo.people import PROVINCE_CODE, Person, make_person, province_name
 from backend.domain.identity import check_identity
 from backend.domain.idnum import hash_id_number, last4

@@ -64,7 +64,11 @@ def check_identity(
     else:
         # A number was expected but none was shown: the check is not passed.
         number_match = given_last4 == expected_id_last4
-    name_match = compare_names(expected_name, given_name)
+    return _verdict(number_match, compare_names(expected_name, given_name))
+
+
+def _verdict(number_match: bool, name_match: NameMatch) -> IdentityCheck:
+    """Match when both agree, weak when the name agrees only without diacritics, else mismatch."""
     if number_match and name_match is NameMatch.exact:
         outcome = IdentityOutcome.match
     elif number_match and name_match is NameMatch.weak:
@@ -77,3 +81,43 @@ def check_identity(
 def may_deliver(check: IdentityCheck) -> bool:
     """Whether the envelope may be handed over after this check."""
     return check.outcome is not IdentityOutcome.mismatch
+
+
+def check_holder(
+    *,
+    method: str,
+    expected_name: str,
+    expected_id_last4: str | None,
+    given_name: str,
+    given_id_number: str | None = None,
+    given_id_last4: str | None = None,
+    document_type: str = "cccd",
+) -> IdentityCheck:
+    """The holder's identity, by the same rule whichever way it was checked.
+
+    A chip QR scanned or a number typed gives the whole number (see check_identity). VNeID's
+    screen can only be read by eye: the postman types the name and the last four digits it
+    shows, and both are compared just the same.
+    """
+    if method != "vneid_shown":
+        return check_identity(
+            expected_name=expected_name,
+            expected_id_last4=expected_id_last4,
+            given_name=given_name,
+            given_id_number=given_id_number,
+            document_type=document_type,
+        )
+    if given_id_last4 is None or not _LAST4.fullmatch(given_id_last4):
+        raise ValueError("VNeID's last four digits must be four digits")
+    number_match = expected_id_last4 is None or given_id_last4 == expected_id_last4
+    return _verdict(number_match, compare_names(expected_name, given_name))
+
+
+def needs_confirmation(check: IdentityCheck) -> bool:
+    """Whether the postman must confirm the person on the phone before handing over.
+
+    A weak match (the name only without diacritics, or a paper whose number can't be compared)
+    may be the right person: the postman looks again and confirms, and the attempt is flagged
+    for the supervisor.
+    """
+    return check.outcome is IdentityOutcome.weak_match

@@ -113,6 +113,10 @@ DEFAULT_MAX_HOME_ATTEMPTS = 2
 DEFAULT_HOLD_WORKING_DAYS = 10
 DEFAULT_REMINDER_AFTER_WORKING_DAYS = 2
 DEFAULT_GEOFENCE_METRES = 200
+# A phone's fix is a circle of this radius (metres). Past the first it cannot place the postman
+# at a door (flagged); past the second it places nothing (a cell tower's guess at best): dropped.
+DEFAULT_POOR_FIX_METRES = 100
+DEFAULT_MAX_FIX_METRES = 5000
 DEFAULT_HOLDER_ONLY_RESULT_TYPES: frozenset[ResultType] = frozenset(
     {ResultType.citizen_id_card, ResultType.passport}
 )
@@ -127,6 +131,8 @@ class DeliveryPolicy:
     reminder_after_working_days: int = DEFAULT_REMINDER_AFTER_WORKING_DAYS
     holder_only_result_types: frozenset[ResultType] = DEFAULT_HOLDER_ONLY_RESULT_TYPES
     geofence_metres: int = DEFAULT_GEOFENCE_METRES
+    poor_fix_metres: int = DEFAULT_POOR_FIX_METRES
+    max_fix_metres: int = DEFAULT_MAX_FIX_METRES
 
     def __post_init__(self) -> None:
         """Refuse settings that would make the lifecycle meaningless."""
@@ -138,6 +144,8 @@ class DeliveryPolicy:
             raise ValueError("reminder_after_working_days must lie within the hold period")
         if self.geofence_metres <= 0:
             raise ValueError("geofence_metres must be positive")
+        if not 0 < self.poor_fix_metres <= self.max_fix_metres:
+            raise ValueError("poor_fix_metres must be positive and at most max_fix_metres")
         # Settings may give any iterable of names: keep the dataclass hashable, typed.
         object.__setattr__(
             self,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
+
+from .policy import DeliveryPolicy
 
 
 class ReviewFlag(StrEnum):
@@ -17,3 +20,25 @@ class ReviewFlag(StrEnum):
     position_dropped = "position_dropped"
     # Even the fix's nearest edge is farther from the address than the geofence.
     far_from_address = "far_from_address"
+
+
+@dataclass(frozen=True)
+class FixAssessment:
+    """What to keep of a GPS fix and what to flag about it."""
+
+    usable: bool
+    flags: tuple[ReviewFlag, ...]
+
+
+def assess_fix(accuracy_m: float, policy: DeliveryPolicy) -> FixAssessment:
+    """Drop a fix whose circle covers a whole district; flag one too coarse to place a door."""
+    if accuracy_m > policy.max_fix_metres:
+        return FixAssessment(False, (ReviewFlag.position_dropped,))
+    if accuracy_m > policy.poor_fix_metres:
+        return FixAssessment(True, (ReviewFlag.poor_position,))
+    return FixAssessment(True, ())
+
+
+def beyond_geofence(distance_m: float, accuracy_m: float, policy: DeliveryPolicy) -> bool:
+    """Whether even the fix's nearest edge is farther from the address than the geofence."""
+    return distance_m - accuracy_m > policy.geofence_metres

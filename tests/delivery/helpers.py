@@ -120,3 +120,11 @@ def post_attempt(client, meta, files, headers=None):
     return client.post(
         "/api/v1/attempts", data=data, content_type="multipart/form-data", headers=headers or {}
     )
+
+
+def stored_files() -> list[str]:
+    """Every file under the app's proof store, staging area included (paths from its root)."""
+    from backend.storage import get_storage
+
+    root = get_storage().root
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())

@@ -13,7 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-import backend.delivery.services as delivery_services
+import backend.delivery.receiving as delivery_receiving
 from backend.extensions import db
 from backend.models import DeliveryAttempt, Event
 from tests.conftest import Factory, login, running_app
@@ -40,13 +40,13 @@ def shared_app(tmp_path):
 def both_at_the_door(monkeypatch):
     """Hold each request just before it writes, until the other has read the envelope too."""
     barrier = threading.Barrier(2, timeout=10)
-    original = delivery_services.record_attempt
+    original = delivery_receiving.record_attempt
 
     def record_after_both_read(**kwargs):
         barrier.wait()
         return original(**kwargs)
 
-    monkeypatch.setattr(delivery_services, "record_attempt", record_after_both_read)
+    monkeypatch.setattr(delivery_receiving, "record_attempt", record_after_both_read)
 
 
 def _race(app, postman, requests):

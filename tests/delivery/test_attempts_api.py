@@ -30,6 +30,7 @@ from tests.delivery.helpers import (
     png,
     post_attempt,
     sha,
+    stored_files,
 )
 
 REPRESENTATIVE_ID = "001085009876"
@@ -95,7 +96,7 @@ def test_files_are_stored_under_their_sha256_with_a_display_copy_of_each_photo(a
     exif = Image.Exif()
     exif[0x010F] = "Phone maker"  # Make
     exif[0x8825] = {2: (21.0, 51.0, 0.0)}  # GPS
-    photo = jpeg(2000, 1500, exif=exif.tobytes())
+    photo = jpeg(1600, 1200, exif=exif.tobytes())
     files = [("signature", png()), ("photo", photo)]
     assert deliver(client, stop, files).status_code == 201
     storage = get_storage()
@@ -103,7 +104,7 @@ def test_files_are_stored_under_their_sha256_with_a_display_copy_of_each_photo(a
     assert [(r.kind, r.sha256) for r in rows] == [(k, sha(d)) for k, d in files]
     signature, photo_row = rows
     assert signature.content_type == "image/png" and signature.derivative_sha256 is None
-    assert (photo_row.content_type, photo_row.width, photo_row.height) == ("image/jpeg", 2000, 1500)
+    assert (photo_row.content_type, photo_row.width, photo_row.height) == ("image/jpeg", 1600, 1200)
     assert photo_row.size_bytes == len(photo)
     with storage.open(photo_row.sha256) as f:
         assert f.read() == photo  # the evidence is kept as the phone made it
@@ -133,6 +134,7 @@ def test_the_dossier_history_carries_the_proof_summary(client, stop):
         "number_match": True,
         "distance_m": event.data["distance_m"],
         "distance_flagged": False,
+        "review_flags": [],
         "device_time": meta["device_time"],  # as the phone gave it, with its offset
         "files": [{"kind": kind, "sha256": sha(data)} for kind, data in files],
     }
@@ -181,18 +183,21 @@ def test_a_representative_with_an_authorisation_may_receive_a_land_certificate(c
     assert kinds == ["signature", "photo", "authorization"]
 
 
-def test_an_id_shown_on_vneid_needs_no_number(client, stop):
+def test_an_id_shown_on_vneid_keeps_its_last_four_and_no_hash(client, stop):
     recipient = {
         "name": "Nguyen Van An",
         "relation": "holder",
         "id_document_type": "cccd",
         "id_check_method": "vneid_shown",
         "id_number": None,
+        "id_last4": "3456",
+        "weak_match_confirmed": True,
     }
     response = deliver(client, stop, recipient=recipient)
     assert response.status_code == 201, response.get_json()
     attempt = db.session.get(DeliveryAttempt, response.get_json()["attempt_id"])
-    assert attempt.id_hash is None and attempt.name_match == "weak"
+    assert attempt.id_hash is None and attempt.id_last4 == "3456"
+    assert attempt.name_match == "weak" and attempt.number_match is True
 
 
 def test_a_typed_envelope_code_is_recorded_as_typed(client, stop):
@@ -531,7 +536,7 @@ def _bomb_png() -> bytes:
 
 
 def _over_the_pixel_limit_png() -> bytes:
-    """48 MP: under Pillow's guard, over TRAO_MAX_IMAGE_PIXELS, refused before decoding."""
+    """48 MP: under Pillow's guard, over the signature pad's size, refused before decoding."""
     return _blank_png(8_000, 6_000)
 
 
@@ -544,15 +549,15 @@ def _bomb_jpeg_header() -> bytes:
 
 
 @pytest.mark.parametrize(
-    ("field", "make"),
+    ("field", "make", "code"),
     [
-        ("signature", _bomb_png),
-        ("signature", _over_the_pixel_limit_png),
-        ("photo", _bomb_jpeg_header),
-        ("photo", lambda: b"This is not a JPEG, just some text pretending to be one."),
-        ("photo", lambda: jpeg(400, 300)[:600]),  # truncated
-        ("photo", png),  # a PNG sent as the photo
-        ("signature", jpeg),  # a JPEG sent as the signature
+        ("signature", _bomb_png, "image_too_many_pixels"),
+        ("signature", _over_the_pixel_limit_png, "image_too_many_pixels"),
+        ("photo", _bomb_jpeg_header, "image_too_many_pixels"),
+        ("photo", lambda: b"This is not a JPEG, just some text pretending to be one.", "bad_image"),
+        ("photo", lambda: jpeg(400, 300)[:600], "bad_image"),  # truncated
+        ("photo", png, "bad_image"),  # a PNG sent as the photo
+        ("signature", jpeg, "bad_image"),  # a JPEG sent as the signature
     ],
     ids=[
         "bomb-png",
@@ -564,24 +569,30 @@ def _bomb_jpeg_header() -> bytes:
         "jpeg-as-signature",
     ],
 )
-def test_a_file_that_is_not_a_sane_image_of_its_type_is_refused(client, stop, field, make):
+def test_a_file_that_is_not_a_sane_image_of_its_type_is_refused(client, stop, field, make, code):
     blob = make()
     files = [("signature", png()), ("photo", jpeg())]
     files = [(f, blob if f == field else data) for f, data in files]
     response = deliver(client, stop, files)
-    assert response.status_code == 422 and error_code(response) == "bad_image"
-    assert not list(get_storage().root.rglob("*"))  # nothing stored for a refused attempt
+    assert response.status_code == 422 and error_code(response) == code
+    assert stored_files() == []  # nothing stored for a refused attempt
 
 
-def test_the_pixel_limit_is_a_setting(tmp_path):
-    with running_app(STORAGE_URL=str(tmp_path / "p"), TRAO_MAX_IMAGE_PIXELS=100) as app:
+@pytest.mark.parametrize(
+    ("setting", "field"),
+    [("TRAO_PHOTO_MAX_SIDE", "photo"), ("TRAO_SIGNATURE_MAX_SIDE", "signature")],
+)
+def test_the_pixel_bounds_are_settings(tmp_path, setting, field):
+    """The default files are a 64 x 48 photo and a 120 x 60 signature: both over 40 px."""
+    with running_app(STORAGE_URL=str(tmp_path / "p"), **{setting: 40}) as app:
         from tests.conftest import Factory
 
         postman, run = make_run(Factory())
         client = app.test_client()
         login(client, postman)
         response = deliver(client, run.stops[0])
-        assert error_code(response) == "bad_image"
+        assert error_code(response) == "image_too_many_pixels"
+        assert field in response.get_json()["error"]["fields"]
 
 
 # --- CSRF ----------------------------------------------------------------------------------
@@ -650,6 +661,8 @@ def passport_holder(stop, name="Nguyễn Văn An", number="c 1234567"):
         "id_document_type": "passport",
         "id_check_method": "typed",
         "id_number": number,
+        # A passport's number can't be compared with the ID card's: the postman confirms.
+        "weak_match_confirmed": True,
     }
 
 

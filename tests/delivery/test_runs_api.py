@@ -81,6 +81,7 @@ def test_runs_today_has_the_contract_shape_in_vietnamese(app, client, factory):
         "state": "out_for_delivery",
         "attempts_made": 0,
         "attempt_number": 1,
+        "attempts_left": 2,
         "dossier_code": envelope.dossier.code,
         "procedure_name": "Cấp thẻ Căn cước",
         "result_type": "citizen_id_card",

@@ -1,0 +1,546 @@
+"""Receiving an attempt from the phone: every proof rule checked, its files staged, its record
+written and the envelope moved through the lifecycle, in the request's one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from geopy.distance import geodesic
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from backend.delivery.proof_files import (
+    DERIVATIVE_KINDS,
+    ProofSettings,
+    Upload,
+    check_files,
+    check_image,
+    display_copy,
+)
+from backend.domain.envelope_qr import verify_envelope_qr
+from backend.domain.identity import IdentityOutcome, check_holder, needs_confirmation
+from backend.domain.idnum import document_last4, hash_document_number
+from backend.domain.lifecycle import Action, State
+from backend.domain.policy import DEFAULT_POLICY, DeliveryPolicy, IdCheckMethod, Relation
+from backend.domain.proof import ProofGap, proof_gaps
+from backend.domain.review import ReviewFlag, assess_fix, beyond_geofence
+from backend.envelopes.services import apply_action
+from backend.errors import Conflict, Invalid, NotFound
+from backend.extensions import db
+from backend.models import (
+    DeliveryAttempt,
+    DeliveryRun,
+    Dossier,
+    Envelope,
+    Event,
+    ProofFile,
+    RunState,
+    RunStop,
+    User,
+)
+from backend.storage import Staging, Storage, sha256_hex
+
+ATTEMPT_EVENT_KINDS = ("envelope.deliver", "envelope.fail")
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+
+
+@dataclass(frozen=True)
+class AttemptReceipt:
+    """The server's answer for an attempt; the same on first receipt and on replay."""
+
+    attempt_id: str
+    envelope_code: str
+    envelope_state: str
+    attempt_number: int
+    outcome: str
+    received_at: datetime
+    distance_m: float | None
+    distance_flagged: bool
+    files: list[dict[str, str]]
+    replay: bool = False
+
+
+def meta_digest(meta: Mapping[str, Any], id_key: bytes) -> str:
+    """SHA-256 of the canonical JSON of an attempt's meta (sorted keys; the files' hashes in it).
+
+    An ID number in the meta is replaced by its keyed hash first: a plain hash of a record
+    holding a 12-digit number would let anyone with the rest of the record recover it.
+    """
+    canonical = json.loads(json.dumps(meta))
+    recipient = canonical.get("recipient")
+    if isinstance(recipient, dict) and recipient.get("id_number"):
+        doc_type = recipient.get("id_document_type") or "cccd"
+        recipient["id_number"] = hash_document_number(doc_type, recipient["id_number"], id_key)
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def record_attempt(
+    *,
+    attempt_id: str,
+    stop: RunStop,
+    postman: User,
+    outcome: str,
+    now: datetime,
+    device_time: datetime,
+    meta_digest: str,
+    policy: DeliveryPolicy = DEFAULT_POLICY,
+    timezone: str = DEFAULT_TIMEZONE,
+    details: dict[str, Any] | None = None,
+    proof: dict[str, Any] | None = None,
+) -> DeliveryAttempt:
+    """Write one attempt's record and move its envelope through the lifecycle (one transaction).
+
+    `details` are the record's columns (scan, recipient, position...); `proof` is the summary
+    written into the envelope's event for the dossier's history and the agency's webhook.
+    """
+    envelope = stop.envelope
+    action = Action.deliver if outcome == "delivered" else Action.fail
+    attempt = DeliveryAttempt(
+        id=attempt_id,
+        envelope=envelope,
+        run_id=stop.run_id,
+        stop_id=stop.id,
+        postman_id=postman.id,
+        attempt_number=envelope.attempts_made + 1,
+        outcome=outcome,
+        device_time=device_time,
+        received_at=now,
+        meta_digest=meta_digest,
+        **(details or {}),
+    )
+    db.session.add(attempt)
+    run = stop.run
+    if run.state == RunState.planned.value:
+        run.state = RunState.in_progress.value
+        run.started_at = now
+    apply_action(
+        envelope,
+        action,
+        now=now,
+        actor=postman,
+        policy=policy,
+        timezone=timezone,
+        data={
+            "attempt_id": attempt_id,
+            "outcome": outcome,
+            "reason": attempt.reason_code,
+            "attempt_number": attempt.attempt_number,
+            **(proof or {}),
+        },
+    )
+    return attempt
+
+
+def find_replay(
+    attempt_id: str,
+    *,
+    postman: User,
+    digest: str,
+    uploads: Sequence[Upload] = (),
+    storage: Storage | None = None,
+) -> AttemptReceipt | None:
+    """The stored receipt when this attempt was already received; a conflict if it differs.
+
+    A replay carries the files again: any of the attempt's files missing from the store (a
+    crash between the commit and the publish) is put back from them.
+    """
+    attempt = db.session.get(
+        DeliveryAttempt,
+        attempt_id,
+        options=[selectinload(DeliveryAttempt.files), joinedload(DeliveryAttempt.envelope)],
+    )
+    if attempt is None:
+        return None
+    if attempt.postman_id != postman.id or attempt.meta_digest != digest:
+        raise Conflict(
+            _("An attempt with this id was already received with other content."),
+            code="attempt_conflict",
+        )
+    if storage is not None:
+        _restore_missing_files(attempt, uploads, storage)
+    return _receipt(attempt, _state_after(attempt), replay=True)
+
+
+def _restore_missing_files(
+    attempt: DeliveryAttempt, uploads: Sequence[Upload], storage: Storage
+) -> None:
+    missing = {f.sha256 for f in attempt.files if not storage.exists(f.sha256)}
+    for upload in uploads:
+        if missing and sha256_hex(upload.data) in missing:
+            missing.discard(storage.put(upload.data))
+
+
+def receive_attempt(
+    *,
+    meta: Mapping[str, Any],
+    digest: str,
+    uploads: Sequence[Upload],
+    postman: User,
+    now: datetime,
+    settings: ProofSettings,
+    staging: Staging,
+    policy: DeliveryPolicy = DEFAULT_POLICY,
+) -> AttemptReceipt:
+    """Check an attempt from the phone against every proof rule, stage its files and record it.
+
+    Idempotent on attempt_id (the view answers replays with find_replay first). Flushes only:
+    the request commits (or rolls back) once, then publishes (or discards) the staged files.
+    """
+    attempt_id = str(meta["attempt_id"])
+    stop = _stop_on_run(meta["stop_id"], meta["envelope_code"], postman)
+    run, envelope = stop.run, stop.envelope
+    dossier = envelope.dossier
+    timezone = run.post_office.timezone if run.post_office else DEFAULT_TIMEZONE
+    again_on_run = _again_on_run(envelope, meta["attempt_number"])
+    hashes = check_files(meta["files"], uploads, settings)
+    scan = _check_scan(meta["scan"], meta["envelope_code"], settings.qr_key)
+    kinds = [ref["field"] for ref in meta["files"]]
+    flags: list[ReviewFlag] = []
+    if meta["outcome"] == "delivered":
+        recipient = _check_delivery(meta, kinds, dossier, policy, settings.id_key, flags)
+    else:
+        recipient = {}
+        _refuse_proof_gaps(meta, kinds, dossier, None)
+    device_time = _check_device_time(meta["device_time"], run, timezone, now, settings)
+    where = _position(meta["position"], dossier, policy, flags)
+
+    stored = []
+    for upload, sha in zip(uploads, hashes, strict=True):
+        facts = check_image(upload, settings.bounds(upload.field))  # one decode at a time
+        staging.put(upload.data)
+        derivative = None
+        if upload.field in DERIVATIVE_KINDS:
+            derivative = staging.put(
+                display_copy(upload.data, settings.display_max_side, settings.photo_quality)
+            )
+        stored.append((upload, sha, facts, derivative))
+
+    details = {
+        "reason_code": meta["reason_code"] if meta["outcome"] == "failed" else None,
+        "note": (meta["note"] or "").strip() or None,
+        **scan,
+        **recipient,
+        **where,
+        "fees_collected_vnd": meta["fees_collected_vnd"],
+        "signature_strokes": meta["signature_strokes"],
+        "review_flags": [flag.value for flag in flags],
+        "needs_review": bool(flags),
+    }
+    files = [{"kind": ref["field"], "sha256": ref["sha256"]} for ref in meta["files"]]
+    proof = {
+        "relation": recipient.get("relation"),
+        "id_check_method": recipient.get("id_check_method"),
+        "name_match": recipient.get("name_match"),
+        "number_match": recipient.get("number_match"),
+        "distance_m": where["distance_m"],
+        "distance_flagged": where["distance_flagged"],
+        "review_flags": details["review_flags"],
+        "device_time": device_time.isoformat(),
+        "files": files,
+    }
+    if again_on_run:
+        # The citizen called back: the envelope goes out again on the same run, and the
+        # attempt counts like any other (the lifecycle refuses it once none is left).
+        apply_action(
+            envelope,
+            Action.load,
+            now=now,
+            actor=postman,
+            policy=policy,
+            timezone=timezone,
+            data={"run_id": run.id, "again_on_run": True},
+        )
+    attempt = record_attempt(
+        attempt_id=attempt_id,
+        stop=stop,
+        postman=postman,
+        outcome=meta["outcome"],
+        now=now,
+        device_time=device_time,
+        meta_digest=digest,
+        policy=policy,
+        timezone=timezone,
+        details=details,
+        proof=proof,
+    )
+    rows = [
+        ProofFile(
+            attempt_id=attempt_id,
+            kind=upload.field,
+            sha256=sha,
+            content_type=facts.content_type,
+            size_bytes=len(upload.data),
+            width=facts.width,
+            height=facts.height,
+            derivative_sha256=derivative,
+        )
+        for upload, sha, facts, derivative in stored
+    ]
+    db.session.add_all(rows)
+    db.session.flush()
+    return AttemptReceipt(
+        attempt_id=attempt.id,
+        envelope_code=envelope.code,
+        envelope_state=envelope.state.value,
+        attempt_number=attempt.attempt_number,
+        outcome=attempt.outcome,
+        received_at=attempt.received_at,
+        distance_m=attempt.distance_m,
+        distance_flagged=bool(attempt.distance_flagged),
+        files=[{"kind": row.kind, "sha256": row.sha256} for row in rows],
+    )
+
+
+def _receipt(attempt: DeliveryAttempt, envelope_state: str, replay: bool = False):
+    return AttemptReceipt(
+        attempt_id=attempt.id,
+        envelope_code=attempt.envelope.code,
+        envelope_state=envelope_state,
+        attempt_number=attempt.attempt_number,
+        outcome=attempt.outcome,
+        received_at=attempt.received_at,
+        distance_m=attempt.distance_m,
+        distance_flagged=bool(attempt.distance_flagged),
+        files=[{"kind": f.kind, "sha256": f.sha256} for f in sorted(attempt.files, key=_by_id)],
+        replay=replay,
+    )
+
+
+def _by_id(row: ProofFile) -> int:
+    return row.id
+
+
+def _state_after(attempt: DeliveryAttempt) -> str:
+    """The state the attempt left its envelope in, read from the envelope's own events."""
+    stmt = (
+        select(Event)
+        .where(Event.envelope_id == attempt.envelope_id, Event.kind.in_(ATTEMPT_EVENT_KINDS))
+        .order_by(Event.id)
+    )
+    for event in db.session.execute(stmt).scalars():
+        if (event.data or {}).get("attempt_id") == attempt.id:
+            return event.to_state
+    return attempt.envelope.state.value
+
+
+def _stop_on_run(stop_id: int, envelope_code: str, postman: User) -> RunStop:
+    """The stop, if it is on an open run of this postman and holds this envelope; else 404.
+
+    Loaded with its run, office, envelope and dossier in one statement.
+    """
+    stmt = (
+        select(RunStop)
+        .join(DeliveryRun, RunStop.run_id == DeliveryRun.id)
+        .where(
+            RunStop.id == stop_id,
+            DeliveryRun.postman_id == postman.id,
+            DeliveryRun.state != RunState.closed.value,
+        )
+        .options(
+            joinedload(RunStop.run).joinedload(DeliveryRun.post_office),
+            joinedload(RunStop.envelope).joinedload(Envelope.dossier),
+        )
+    )
+    stop = db.session.execute(stmt).scalar_one_or_none()
+    if stop is None or stop.envelope.code != envelope_code:
+        raise NotFound(_("This envelope is not on your run."), code="not_on_your_run")
+    return stop
+
+
+def _again_on_run(envelope: Envelope, attempt_number: int | None) -> bool:
+    """Whether this is another attempt on the same run after a failed one.
+
+    The phone says which attempt it makes; one made before the envelope's last accepted
+    attempt (another phone's, or the same attempt recorded twice offline) is out of date.
+    """
+    if attempt_number is None:
+        return False  # an app that does not count attempts: only the first on a run
+    if attempt_number != envelope.attempts_made + 1:
+        raise Conflict(
+            _("This envelope's attempts changed since the phone loaded the run."),
+            code="attempt_out_of_date",
+            fields={"attempts_made": envelope.attempts_made, "attempt_number": attempt_number},
+        )
+    return envelope.state is State.attempt_failed
+
+
+def _check_scan(scan: Mapping[str, Any], envelope_code: str, qr_key: bytes) -> dict[str, Any]:
+    """The scan columns, after checking a QR's signature and that it is this envelope's."""
+    if scan["method"] == "typed":
+        return {"scan_method": "typed", "qr_payload": None}
+    code = verify_envelope_qr(scan["payload"], qr_key)
+    if code != envelope_code:
+        raise Invalid(
+            _("The scanned QR code belongs to another envelope."), code="qr_other_envelope"
+        )
+    return {"scan_method": "qr", "qr_payload": scan["payload"].strip()}
+
+
+def _check_delivery(
+    meta: Mapping[str, Any],
+    kinds: Sequence[str],
+    dossier: Dossier,
+    policy: DeliveryPolicy,
+    id_key: bytes,
+    flags: list[ReviewFlag],
+) -> dict[str, Any]:
+    """Every proof rule of a hand-over; the recipient's columns (no full ID number)."""
+    recipient = meta["recipient"]
+    if recipient is None:
+        raise Invalid(
+            _("Some fields are not valid."),
+            fields={"recipient": ["A delivery needs the recipient."]},
+        )
+    relation = Relation(recipient["relation"])
+    if not policy.allows_recipient(dossier.result_type, relation, dossier.holder_only):
+        raise Invalid(
+            _("This result must be handed to the holder in person."),
+            code="recipient_not_allowed",
+        )
+    method = IdCheckMethod(recipient["id_check_method"])
+    doc_type = recipient["id_document_type"]
+    number = recipient["id_number"]
+    if method is not IdCheckMethod.vneid_shown and not number:
+        raise Invalid(
+            _("Some fields are not valid."),
+            fields={"recipient": {"id_number": ["Required when the ID is scanned or typed."]}},
+        )
+    columns: dict[str, Any] = {
+        "recipient_name": recipient["name"].strip(),
+        "relation": relation.value,
+        "id_document_type": doc_type,
+        "id_check_method": method.value,
+        "id_last4": document_last4(doc_type, number) if number else recipient["id_last4"],
+        "id_hash": hash_document_number(doc_type, number, id_key) if number else None,
+        "name_match": None,
+        "number_match": None,
+    }
+    if relation is Relation.holder:
+        check = check_holder(
+            method=method,
+            expected_name=dossier.recipient_name,
+            expected_id_last4=dossier.recipient_id_last4,
+            given_name=recipient["name"],
+            given_id_number=number,
+            given_id_last4=recipient["id_last4"],
+            document_type=doc_type,
+        )
+        match_fields = {
+            "name_match": check.name_match.value,
+            "number_match": check.number_match,
+        }
+        if check.outcome is IdentityOutcome.mismatch:
+            raise Invalid(
+                _("The ID shown does not match the recipient."),
+                code="identity_mismatch",
+                fields=match_fields,
+            )
+        if needs_confirmation(check):
+            if not recipient["weak_match_confirmed"]:
+                raise Invalid(
+                    _("The ID matches the recipient only in part: confirm the person first."),
+                    code="weak_match_unconfirmed",
+                    fields=match_fields,
+                )
+            flags.append(ReviewFlag.weak_identity)
+        columns.update(match_fields)
+    _refuse_proof_gaps(meta, kinds, dossier, relation)
+    return columns
+
+
+def _refuse_proof_gaps(
+    meta: Mapping[str, Any], kinds: Sequence[str], dossier: Dossier, relation: Relation | None
+) -> None:
+    """Refuse an attempt whose proof misses a part the domain requires, naming the first."""
+    delivered = meta["outcome"] == "delivered"
+    gaps = proof_gaps(
+        delivered=delivered,
+        relation=relation,
+        file_kinds=set(kinds),
+        has_signature_strokes=bool(meta["signature_strokes"]),
+        fees_collected_vnd=meta["fees_collected_vnd"],
+        fees_due_vnd=dossier.fees_due_vnd if delivered else 0,
+    )
+    if not gaps:
+        return
+    gap = gaps[0]
+    if gap is ProofGap.authorization_required:
+        message = _("A representative must show an authorisation paper: photograph it.")
+    elif gap is ProofGap.signature_required:
+        message = _("The recipient's signature is required.")
+    elif gap is ProofGap.photo_required:
+        message = _("Take at least one photo of the hand-over.")
+    elif delivered:
+        message = _("The amount collected must be the fees due.")
+    else:
+        message = _("Nothing is collected on a failed attempt.")
+    fields = (
+        {"fees_due_vnd": dossier.fees_due_vnd}
+        if delivered and gap is ProofGap.fees_mismatch
+        else None
+    )
+    raise Invalid(message, code=gap.value, fields=fields)
+
+
+def _check_device_time(
+    device_time: datetime,
+    run: DeliveryRun,
+    timezone: str,
+    now: datetime,
+    settings: ProofSettings,
+) -> datetime:
+    """The phone's time as given, unless it is before the run's day or ahead of the server."""
+    if device_time - now > settings.max_clock_ahead:
+        raise Invalid(
+            _("Some fields are not valid."),
+            fields={"device_time": ["The phone's clock is ahead of the server's."]},
+        )
+    day_starts = datetime.combine(run.run_date, time(0), tzinfo=ZoneInfo(timezone))
+    if device_time < day_starts:
+        raise Invalid(
+            _("Some fields are not valid."),
+            fields={"device_time": ["Before the run's day: the phone's clock is wrong."]},
+        )
+    return device_time
+
+
+def _position(
+    position: Mapping[str, float] | None,
+    dossier: Dossier,
+    policy: DeliveryPolicy,
+    flags: list[ReviewFlag],
+) -> dict[str, Any]:
+    """The GPS columns and the distance from the address; a useless fix is dropped, flagged."""
+    columns: dict[str, Any] = {
+        "latitude": None,
+        "longitude": None,
+        "accuracy_m": None,
+        "distance_m": None,
+        "distance_flagged": False,
+    }
+    if position is None:
+        return columns
+    assessment = assess_fix(position["accuracy_m"], policy)
+    flags.extend(assessment.flags)
+    if not assessment.usable:
+        return columns
+    columns.update(
+        latitude=position["lat"], longitude=position["lon"], accuracy_m=position["accuracy_m"]
+    )
+    if dossier.latitude is not None and dossier.longitude is not None:
+        distance = geodesic(
+            (position["lat"], position["lon"]), (dossier.latitude, dossier.longitude)
+        ).meters
+        columns["distance_m"] = round(distance, 1)
+        columns["distance_flagged"] = beyond_geofence(distance, position["accuracy_m"], policy)
+        if columns["distance_flagged"]:
+            flags.append(ReviewFlag.far_from_address)
+    return columns

@@ -1,0 +1,96 @@
+"""Input every API must survive: JSON too deep, characters no database stores, numbers no column
+holds. Each is refused as invalid input (422 with the field), never left to fail at the database.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from typing import Any
+
+from marshmallow import ValidationError, fields
+
+# Python's JSON parser recurses: refuse nesting long before that, and before any code walks it.
+DEFAULT_MAX_DEPTH = 16
+# What PostgreSQL cannot store in text (NUL) and what no UTF-8 can encode (a lone surrogate).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# Control characters other than tab and line breaks say nothing a person typed.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+INT32_MAX = 2**31 - 1
+
+UNSTORABLE_MESSAGE = "Contains a character that cannot be stored."
+
+
+class UnreadableJson(ValueError):
+    """The text is not JSON this service will read; `path` names where, `reason` why."""
+
+    def __init__(self, reason: str, path: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.path = path
+
+
+def _path(parent: str, key: str | int) -> str:
+    return f"{parent}.{key}" if parent else str(key)
+
+
+def check_json_value(value: Any, *, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
+    """Raise UnreadableJson if a parsed JSON value nests too deep or holds unstorable text."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
+                raise UnreadableJson(UNSTORABLE_MESSAGE, path)
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise UnreadableJson("Not a finite number.", path)
+        elif isinstance(item, dict | list):
+            if depth >= max_depth:
+                raise UnreadableJson("Nested too deep.", path)
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            for key, child in pairs:
+                if isinstance(key, str) and _UNSTORABLE.search(key):
+                    raise UnreadableJson(UNSTORABLE_MESSAGE, path)
+                stack.append((child, _path(path, key), depth + 1))
+
+
+def parse_json_object(text: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> dict[str, Any]:
+    """A JSON object from text, checked with check_json_value; UnreadableJson otherwise."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # RecursionError: nesting beyond the parser
+        raise UnreadableJson("Not valid JSON.") from exc
+    if not isinstance(value, dict):
+        raise UnreadableJson("Not a JSON object.")
+    check_json_value(value, max_depth=max_depth)
+    return value
+
+
+def error_tree(path: str, message: str) -> dict[str, Any]:
+    """A marshmallow-style error dict for a dotted path: "a.b" -> {"a": {"b": [message]}}."""
+    tree: dict[str, Any] | list[str] = [message]
+    for key in reversed(path.split(".") if path else ["_schema"]):
+        tree = {key: tree}
+    return tree  # type: ignore[return-value]
+
+
+class Text(fields.String):
+    """A string as people write it: Unicode NFC, no unstorable or control characters.
+
+    Length validators see the normalised text (NFC can change the length).
+    """
+
+    def __init__(self, *args, multiline: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.multiline = multiline
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if _UNSTORABLE.search(text):
+            raise ValidationError(UNSTORABLE_MESSAGE)
+        if _CONTROL.search(text) or (not self.multiline and ("\n" in text or "\r" in text)):
+            raise ValidationError("Contains control characters.")
+        return unicodedata.normalize("NFC", text)
