@@ -6,12 +6,14 @@ import click
 from flask import Flask, current_app
 
 from backend.clock import now
+from backend.delivery.commands import proof_files_group
 from backend.extensions import db
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
+    app.cli.add_command(proof_files_group)
 
 
 def _refuse_in_production() -> None:

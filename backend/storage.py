@@ -125,7 +125,7 @@ class LocalStaging:
 
 @dataclass(frozen=True)
 class StagedFile:
-    """A file left in the staging area (by a crash): its hash, path and age."""
+    """A file left in the staging area (by a crash): its hash and path."""
 
     sha256: str
     path: Path
@@ -186,15 +186,22 @@ class LocalStorage:
             if path.is_file() and _SHA256.fullmatch(path.name):
                 yield path.name
 
-    def staged_files(self, older_than_seconds: float) -> Iterator[StagedFile]:
-        """Files in staging folders older than this: their requests died before publishing."""
+    def _staging_folders(self, older_than_seconds: float) -> Iterator[Path]:
+        """Staging folders created longer ago than this (by the time in their name)."""
         base = self.root / STAGING_DIR
         cutoff = time.time() - older_than_seconds
-        for folder in sorted(base.glob("*")) if base.is_dir() else ():
-            if folder.is_dir() and folder.stat().st_mtime < cutoff:
-                for path in sorted(folder.iterdir()):
-                    if _SHA256.fullmatch(path.name):
-                        yield StagedFile(path.name, path)
+        for folder in sorted(base.iterdir()) if base.is_dir() else ():
+            created = folder.name.split("-", 1)[0]
+            born = int(created) if created.isdigit() else folder.stat().st_mtime
+            if folder.is_dir() and born < cutoff:
+                yield folder
+
+    def staged_files(self, older_than_seconds: float) -> Iterator[StagedFile]:
+        """Files in staging folders older than this: their requests died before publishing."""
+        for folder in self._staging_folders(older_than_seconds):
+            for path in sorted(folder.iterdir()):
+                if _SHA256.fullmatch(path.name):
+                    yield StagedFile(path.name, path)
 
     def temp_files(self, older_than_seconds: float) -> Iterator[Path]:
         """Half-written files (a write killed midway) older than this."""
@@ -205,10 +212,8 @@ class LocalStorage:
 
     def remove_empty_staging(self, older_than_seconds: float) -> None:
         """Remove staging folders left empty, once they are old enough not to be live."""
-        base = self.root / STAGING_DIR
-        cutoff = time.time() - older_than_seconds
-        for folder in base.glob("*") if base.is_dir() else ():
-            if folder.is_dir() and folder.stat().st_mtime < cutoff and not any(folder.iterdir()):
+        for folder in self._staging_folders(older_than_seconds):
+            if not any(folder.iterdir()):
                 folder.rmdir()
 
 

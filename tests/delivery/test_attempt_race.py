@@ -16,13 +16,16 @@ from sqlalchemy import func, select
 import backend.delivery.receiving as delivery_receiving
 from backend.extensions import db
 from backend.models import DeliveryAttempt, Event
+from backend.storage import get_storage
 from tests.conftest import Factory, login, running_app
 from tests.delivery.helpers import (
     default_files,
     delivered_meta,
     failed_meta,
+    jpeg,
     make_run,
     post_attempt,
+    sha,
 )
 
 
@@ -70,13 +73,21 @@ def test_two_attempts_for_one_envelope_cannot_both_land(shared_app, both_at_the_
     db.session.commit()
     files = default_files()
     delivered = delivered_meta(stop, files)
-    failed = failed_meta(stop)
-    responses = _race(shared_app, postman, [(delivered, files), (failed, [])])
+    doorstep = [("photo", jpeg(colour=(10, 200, 30)))]  # the failure's photo of the door
+    failed = failed_meta(stop, doorstep)
+    responses = _race(shared_app, postman, [(delivered, files), (failed, doorstep)])
 
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201, 409], [r.get_json() for r in responses]
     loser = next(r for r in responses if r.status_code == 409)
     assert loser.get_json()["error"]["code"] == "envelope_busy"
+    stored = {p.name for p in get_storage(shared_app).root.rglob("*") if p.is_file()}
+    sent = [files, doorstep]
+    won, lost = (0, 1) if responses[0].status_code == 201 else (1, 0)
+    # The winner's files and its photo's display copy; no trace of the loser's photo.
+    assert {sha(data) for _, data in sent[won]} <= stored
+    assert len(stored) == len(sent[won]) + 1
+    assert not {sha(data) for _, data in sent[lost]} & stored
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(DeliveryAttempt)) == 1
     events = db.session.scalar(
