@@ -166,7 +166,8 @@ def find_replay(
         )
     if storage is not None:
         _restore_missing_files(attempt, uploads, storage)
-    return _receipt(attempt, _state_after(attempt), replay=True)
+    files = sorted(attempt.files, key=lambda row: row.id)
+    return _receipt(attempt, attempt.envelope, _state_after(attempt), files, replay=True)
 
 
 def _restore_missing_files(
@@ -286,36 +287,28 @@ def receive_attempt(
     ]
     db.session.add_all(rows)
     db.session.flush()
+    return _receipt(attempt, envelope, envelope.state.value, rows)
+
+
+def _receipt(
+    attempt: DeliveryAttempt,
+    envelope: Envelope,
+    envelope_state: str,
+    files: Sequence[ProofFile],
+    replay: bool = False,
+) -> AttemptReceipt:
     return AttemptReceipt(
         attempt_id=attempt.id,
         envelope_code=envelope.code,
-        envelope_state=envelope.state.value,
-        attempt_number=attempt.attempt_number,
-        outcome=attempt.outcome,
-        received_at=attempt.received_at,
-        distance_m=attempt.distance_m,
-        distance_flagged=bool(attempt.distance_flagged),
-        files=[{"kind": row.kind, "sha256": row.sha256} for row in rows],
-    )
-
-
-def _receipt(attempt: DeliveryAttempt, envelope_state: str, replay: bool = False):
-    return AttemptReceipt(
-        attempt_id=attempt.id,
-        envelope_code=attempt.envelope.code,
         envelope_state=envelope_state,
         attempt_number=attempt.attempt_number,
         outcome=attempt.outcome,
         received_at=attempt.received_at,
         distance_m=attempt.distance_m,
         distance_flagged=bool(attempt.distance_flagged),
-        files=[{"kind": f.kind, "sha256": f.sha256} for f in sorted(attempt.files, key=_by_id)],
+        files=[{"kind": f.kind, "sha256": f.sha256} for f in files],
         replay=replay,
     )
-
-
-def _by_id(row: ProofFile) -> int:
-    return row.id
 
 
 def _state_after(attempt: DeliveryAttempt) -> str:
