@@ -1,7 +1,9 @@
 // The facts of one stop, as shown in the list and on the stop's screen.
 import { h } from "./dom.js";
-import { MESSAGES, language, t } from "../i18n.js";
+import { t } from "../i18n.js";
 import { formatVnd } from "../format.js";
+import { describeRefusal } from "../refusals.js";
+import { afterFailure } from "../run-state.js";
 
 const IS_ANDROID = /Android/i.test(navigator.userAgent);
 
@@ -23,18 +25,23 @@ export function callLink(stop) {
     `☎ ${t("call")}`);
 }
 
-/** A badge for the stop's status, marking attempts still waiting to sync or rejected. */
+const BADGE_KEYS = {
+  open: ["status_open", "status_open"],
+  refused: ["status_refused", "status_refused"],
+  delivered: ["status_delivered", "status_delivered_pending"],
+  failed: ["status_failed", "status_failed_pending"],
+};
+
+/** A badge for the stop's status, marking attempts still waiting to sync. */
 export function statusBadge(status) {
-  const label =
-    status.status === "delivered" ? (status.pending ? t("status_delivered_pending") : t("status_delivered"))
-    : status.status === "failed" ? (status.pending ? t("status_failed_pending") : t("status_failed"))
-    : t("status_open");
+  const label = t(BADGE_KEYS[status.status][status.pending ? 1 : 0]);
   return h("span", { class: `badge badge-${status.status}${status.pending ? " badge-pending" : ""}`, testid: "stop-status", "data-status": status.status, "data-pending": String(status.pending) }, label);
 }
 
 /**
- * The rejected attempt's reason from the server, kept in sight, with "send again" (the cause was
- * fixed on the server) and "seen, dismiss" (kept on the phone, no longer shown or sent).
+ * The rejected attempt's reason in words, kept in sight, with "send again" (the cause was fixed
+ * on the server) and "seen, dismiss" (kept on the phone, no longer shown or sent). The error's
+ * code stays out of sight, in a small "details for support".
  */
 export function rejectedNote(entry, { onRetry = null, onDismiss = null } = {}) {
   if (!entry) return null;
@@ -47,14 +54,19 @@ export function rejectedNote(entry, { onRetry = null, onDismiss = null } = {}) {
       button.disabled = false;
     });
   };
-  const key = `err_${entry.error?.code}`;
-  // The server's own words only when the app has none for the code (they may be in English).
-  const known = key in (MESSAGES[language()] ?? {});
+  const error = entry.error ?? {};
+  const words = describeRefusal(error);
+  const support = [error.status, error.code].filter(Boolean).join(" · ");
   return h("div", { class: "notice notice-bad", testid: "stop-rejected", role: "note", "data-attempt-id": id },
-    h("span", { class: "rejected-reason" },
-      h("strong", {}, t("rejected_title")), " ", t(key, {}, entry.error?.message || entry.error?.code),
-      !known && entry.error?.message ? h("span", { class: "server-message" }, entry.error.message) : null,
-      h("code", {}, entry.error?.code ?? "")),
+    h("p", { class: "rejected-reason", testid: "rejected-reason" }, h("strong", {}, t("rejected_title")), " ", words.text),
+    words.fields.length
+      ? h("p", { class: "rejected-fields", testid: "rejected-fields" }, t("rejected_fields", { fields: words.fields.join(", ") }))
+      : null,
+    h("details", { class: "support", testid: "rejected-support" },
+      h("summary", {}, t("rejected_support")),
+      h("code", {}, support),
+      error.message ? h("span", { class: "support-message" }, error.message) : null,
+      error.fields && Object.keys(error.fields).length ? h("code", {}, JSON.stringify(error.fields)) : null),
     onRetry || onDismiss
       ? h("div", { class: "actions" },
           onRetry ? h("button", { class: "btn btn-big", type: "button", testid: "rejected-retry", onclick: act(onRetry) }, t("rejected_retry")) : null,
