@@ -45,6 +45,25 @@ FINISHED_STATES = {
 }
 
 
+def update_envelope(live_server, code: str, **values) -> None:
+    """Change an envelope (attempts_made…) or its dossier (recipient_name…) before the app loads."""
+    from backend.models import Envelope
+
+    with live_server.app.app_context():
+        envelope = db.session.execute(db.select(Envelope).filter_by(code=code)).scalar_one()
+        for key, value in values.items():
+            setattr(envelope if hasattr(envelope, key) else envelope.dossier, key, value)
+        db.session.commit()
+        db.session.remove()
+
+
+def open_finished(page: Page) -> None:
+    """Unfold the finished stops, as a postman taps "Đã xong (n)"."""
+    if page.get_by_test_id("finished").get_attribute("open") is None:
+        page.get_by_test_id("finished-toggle").click()
+    expect(page.get_by_test_id("finished")).to_have_attribute("open", "")
+
+
 def test_a_refusal_for_invalid_data_shows_the_servers_words_and_what_to_check(page: Page):
     """A phone whose clock runs a day ahead: the server refuses its attempt as `invalid`."""
     stops = open_app(page)
@@ -68,3 +87,53 @@ def test_a_refusal_for_invalid_data_shows_the_servers_words_and_what_to_check(pa
     expect(page.get_by_test_id("sync-status")).not_to_contain_text("Đã đồng bộ hết")
     page.evaluate("window.scrollTo(0, 0)")
     save_screenshot(page, "truth-refused-invalid")
+
+
+def test_finished_stops_are_folded_apart_with_their_count_and_search_finds_them(
+    page: Page, context: BrowserContext
+):
+    login_stops = open_app(page)
+    data = page.evaluate("fetch('/api/v1/runs/today').then(r => r.json())")
+    every = sorted((s for r in data["runs"] for s in r["stops"]), key=lambda s: s["position"])
+    finished = [s for s in every if s["state"] in FINISHED_STATES]
+    assert finished and login_stops, "the demo run has stops done earlier today and stops left"
+
+    toggle = page.get_by_test_id("finished-toggle")
+    expect(toggle).to_have_text(f"Đã xong ({len(finished)})")
+    expect(page.get_by_test_id("finished")).not_to_have_attribute("open", "")
+    assert toggle.bounding_box()["height"] >= 48
+    left = page.get_by_test_id("stops").locator(":scope > li")
+    expect(left).to_have_count(len(every) - len(finished))
+    codes = [li.get_attribute("data-testid") for li in left.all()]
+    assert codes == [
+        f"stop-{s['envelope_code']}" for s in every if s not in finished
+    ]  # route order
+    for stop in finished:
+        expect(stop_item(page, stop)).to_be_hidden()
+    folded = page.evaluate("document.documentElement.scrollHeight")
+    save_screenshot(page, "truth-run-folded", full_page=True)
+
+    toggle.click()
+    for stop in finished:
+        expect(stop_item(page, stop)).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollHeight") > folded + 300 * len(finished)
+    toggle.click()
+    expect(stop_item(page, finished[0])).to_be_hidden()
+
+    # The search looks through the finished stops too.
+    page.get_by_test_id("search").fill(finished[0]["envelope_code"])
+    expect(stop_item(page, finished[0])).to_be_visible()
+    expect(left).to_have_count(0)
+    page.get_by_test_id("search").fill("")
+    expect(stop_item(page, finished[0])).to_be_hidden()
+
+    # An attempt waiting to sync finishes the stop, still marked as waiting.
+    stop = pick(login_stops, USED)
+    context.set_offline(True)
+    record_failure(page, stop, "not_home")
+    expect(toggle).to_have_text(f"Đã xong ({len(finished) + 1})")
+    expect(left).to_have_count(len(every) - len(finished) - 1)
+    badge = page.get_by_test_id("stops-finished").get_by_test_id(f"stop-{stop['envelope_code']}")
+    expect(badge.get_by_test_id("stop-status")).to_have_text("Không thành công · chờ đồng bộ")
+    context.set_offline(False)
+    synced(page, stop, "failed")
