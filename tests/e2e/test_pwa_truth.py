@@ -64,6 +64,50 @@ def open_finished(page: Page) -> None:
     expect(page.get_by_test_id("finished")).to_have_attribute("open", "")
 
 
+def deliver(page: Page, stop: dict, key: bytes) -> None:
+    """Scan the envelope and the holder's card, sign, photograph, collect the fees, confirm."""
+    scan(page, "scan-envelope", sign_envelope_qr(stop["envelope_code"], key))
+    expect(page.get_by_test_id("envelope-identified")).to_be_visible()
+    page.get_by_test_id("deliver").click()
+    scan(page, "id-scan", card_qr(stop))
+    expect(page.get_by_test_id("id-result")).to_have_attribute("data-match", "match")
+    sign(page)
+    take_photo(page)
+    page.get_by_test_id("confirm-delivery").click()
+    expect(page.get_by_test_id("screen-run")).to_be_visible()
+
+
+def test_a_delivered_stop_says_delivered_and_collected_not_what_is_left_to_do(
+    page: Page, context: BrowserContext, live_server
+):
+    stops = open_app(page)
+    stop = pick(stops, USED, fees_due_vnd=lambda f: f and f > 0)
+    fees = f"{stop['fees_due_vnd']:,}".replace(",", ".") + " ₫"
+    card = stop_item(page, stop)
+    expect(card.get_by_test_id("stop-fees")).to_have_text(f"Cần thu: {fees}")
+    expect(card.get_by_test_id("stop-attempt")).to_have_text("Lần phát 1/2")
+
+    context.set_offline(True)  # first as saved on the phone, waiting to sync
+    deliver(page, stop, live_server.app.config["QR_SIGNING_KEY"])
+    open_finished(page)
+    expect(card).to_be_visible()
+    expect(card.get_by_test_id("stop-status")).to_have_text("Đã phát · chờ đồng bộ")
+    expect(card.get_by_test_id("stop-fees")).to_have_text(f"Đã thu: {fees}")
+
+    context.set_offline(False)
+    synced(page, stop, "delivered")
+    for where in (card, page.get_by_test_id("screen-stop")):
+        if where is not card:
+            card.get_by_test_id("stop-open").click()
+            expect(where.get_by_test_id("stop-done")).to_have_text("Bưu gửi này đã được phát.")
+        expect(where.get_by_test_id("stop-status")).to_have_text("Đã phát")
+        expect(where.get_by_test_id("stop-fees")).to_have_text(f"Đã thu: {fees}")
+        expect(where).not_to_contain_text("Cần thu")
+        expect(where).not_to_contain_text("Lần phát")
+        expect(where.get_by_test_id("stop-attempt")).to_have_count(0)
+    save_screenshot(page, "truth-delivered-stop")
+
+
 def test_a_refusal_for_invalid_data_shows_the_servers_words_and_what_to_check(page: Page):
     """A phone whose clock runs a day ahead: the server refuses its attempt as `invalid`."""
     stops = open_app(page)
@@ -87,6 +131,47 @@ def test_a_refusal_for_invalid_data_shows_the_servers_words_and_what_to_check(pa
     expect(page.get_by_test_id("sync-status")).not_to_contain_text("Đã đồng bộ hết")
     page.evaluate("window.scrollTo(0, 0)")
     save_screenshot(page, "truth-refused-invalid")
+
+
+def test_a_failed_stop_says_what_happens_next_in_a_warning_tone(page: Page, live_server):
+    stops = open_app(page)
+    first = pick(stops, USED, attempts_made=0)
+    last = pick(stops, USED, attempts_made=0)
+    # The second stop is on its last home attempt (one of two made on an earlier day).
+    update_envelope(live_server, last["envelope_code"], attempts_made=1)
+    page.reload()
+    expect(stop_item(page, last).get_by_test_id("stop-attempt")).to_have_text("Lần phát 2/2")
+
+    record_failure(page, first, "not_home")
+    record_failure(page, last, "not_home")
+    synced(page, first, "failed")
+    synced(page, last, "failed")
+    open_finished(page)
+    expect(stop_item(page, first).get_by_test_id("stop-failure")).to_have_text(
+        "Lần phát 1/2 không thành công: Không có người ở nhà"
+    )
+    expect(stop_item(page, first).get_by_test_id("stop-next")).to_have_text(
+        "Còn 1 lần phát tại nhà: bưu gửi sẽ được phát lại."
+    )
+    expect(stop_item(page, last).get_by_test_id("stop-next")).to_contain_text(
+        "Đã hết 2 lần phát tại nhà"
+    )
+    stop_item(page, last).scroll_into_view_if_needed()
+    save_screenshot(page, "truth-failed-stops")
+
+    for stop, next_step in (
+        (first, "Còn 1 lần phát tại nhà: bưu gửi sẽ được phát lại."),
+        (last, "Đã hết 2 lần phát tại nhà: mang bưu gửi về bưu cục, bưu gửi sẽ được giữ tại đó"),
+    ):
+        stop_item(page, stop).get_by_test_id("stop-open").click()
+        done = page.get_by_test_id("screen-stop").get_by_test_id("stop-done")
+        expect(done).to_contain_text("Đã ghi nhận lần phát không thành công.")
+        expect(done).to_contain_text(next_step)
+        expect(done).not_to_contain_text("chuyến khác")
+        expect(done).to_have_attribute("data-tone", "warn")  # not the green of good news
+        expect(done).to_have_class("notice notice-warn")
+        expect(page.get_by_test_id("screen-stop").get_by_test_id("stop-attempt")).to_have_count(0)
+        page.get_by_test_id("back").click()
 
 
 def test_finished_stops_are_folded_apart_with_their_count_and_search_finds_them(

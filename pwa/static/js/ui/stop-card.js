@@ -38,6 +38,14 @@ export function statusBadge(status) {
   return h("span", { class: `badge badge-${status.status}${status.pending ? " badge-pending" : ""}`, testid: "stop-status", "data-status": status.status, "data-pending": String(status.pending) }, label);
 }
 
+/** What happens next to a failed stop's envelope, in words (null when the stop has not failed). */
+export function nextAfterFailureText(stop, status, settings) {
+  const after = afterFailure(stop, status, settings);
+  if (!after) return null;
+  if (after.next === "again") return after.attemptsLeft == null ? t("next_again_unknown") : t("next_again", { left: after.attemptsLeft });
+  return t(`next_${after.next}`, { max: after.max });
+}
+
 /**
  * The rejected attempt's reason in words, kept in sight, with "send again" (the cause was fixed
  * on the server) and "seen, dismiss" (kept on the phone, no longer shown or sent). The error's
@@ -74,21 +82,43 @@ export function rejectedNote(entry, { onRetry = null, onDismiss = null } = {}) {
       : null);
 }
 
-/** Address, result type, fees, representative rule and attempt number. */
-export function stopFacts(stop, status) {
+/**
+ * Address, result type and code, then what the stop still needs (fees to collect, who may take
+ * it, the attempt's number) or, once finished, what happened (collected, the failure and what
+ * comes next). runData: for the policy's settings and the failure reasons' words.
+ */
+export function stopFacts(stop, status, runData = null) {
+  const settings = runData?.settings ?? {};
+  const max = settings.max_home_attempts;
   const lines = [
     h("div", { class: "addr", testid: "stop-address" }, stop.address?.full ?? ""),
     h("div", { class: "muted" }, `${stop.result_type_label} · `, h("code", { testid: "stop-code" }, stop.envelope_code)),
     stop.recipient.phone ? h("div", { class: "muted" }, `☎ ${stop.recipient.phone}`) : null,
   ];
+  if (status.status === "delivered") {
+    if (status.collectedVnd > 0) {
+      lines.push(h("div", { testid: "stop-fees", "data-kind": "collected" }, `${t("collected")}: `, h("strong", {}, formatVnd(status.collectedVnd))));
+    }
+    return lines;
+  }
+  if (status.status === "failed") {
+    const reason = (runData?.reasons ?? []).find((r) => r.code === status.reasonCode)?.label;
+    const failed = max ? t("failed_n_of", { n: status.attemptsMade, max }) : t("failed_n", { n: status.attemptsMade });
+    lines.push(
+      h("div", { class: "failure", testid: "stop-failure" }, reason ? `${failed}: ${reason}` : failed),
+      h("div", { class: "next-step", testid: "stop-next" }, nextAfterFailureText(stop, status, settings)));
+    return lines;
+  }
+  if (!status.canAttempt) return lines; // refused after the server closed the stop: only a decision is left
   if (stop.fees_due_vnd) {
-    lines.push(h("div", { testid: "stop-fees" }, `${t("to_collect")}: `, h("strong", {}, formatVnd(stop.fees_due_vnd))));
+    lines.push(h("div", { testid: "stop-fees", "data-kind": "due" }, `${t("to_collect")}: `, h("strong", {}, formatVnd(stop.fees_due_vnd))));
   }
   lines.push(
     h("div", { class: "facts" },
       h("span", { class: `tag ${stop.representative_allowed ? "" : "tag-strict"}`, testid: "stop-representative" },
         stop.representative_allowed ? t("representative_allowed") : t("holder_only")),
-      h("span", { class: "tag", testid: "stop-attempt" }, t("attempt_n", { n: status.attemptNumber })),
+      h("span", { class: "tag", testid: "stop-attempt" },
+        max ? t("attempt_n_of", { n: status.attemptNumber, max }) : t("attempt_n", { n: status.attemptNumber })),
     ),
   );
   return lines;
