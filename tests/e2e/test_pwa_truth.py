@@ -222,3 +222,31 @@ def test_finished_stops_are_folded_apart_with_their_count_and_search_finds_them(
     expect(badge.get_by_test_id("stop-status")).to_have_text("Không thành công · chờ đồng bộ")
     context.set_offline(False)
     synced(page, stop, "failed")
+
+
+def test_an_id_card_qr_that_contradicts_itself_is_refused_with_the_reason(page: Page):
+    stops = open_app(page)
+    stop = pick(stops, USED)
+    page.get_by_test_id("code-input").fill(stop["envelope_code"])
+    page.get_by_test_id("code-submit").click()
+    page.get_by_test_id("deliver").click()
+    genuine = card_qr(stop)  # 001 0 90 …: a man born in 1990
+    cases = [
+        (genuine.replace("001090", "001290", 1), "chữ số thứ 4 (thế kỷ sinh) sai với năm sinh"),
+        (genuine.replace("001090", "001190", 1), "Số định danh không khớp giới tính"),
+        (genuine.replace("001090", "001091", 1), "hai số cuối của năm sinh"),
+        (genuine.replace("001090", "099090", 1), "mã tỉnh không tồn tại"),
+        (genuine.replace("|01011990|", "|31021990|", 1), "Ngày sinh trong mã QR không có thật"),
+        (genuine.replace("|15042021", "|15042099", 1), "Ngày cấp trong mã QR ở tương lai"),
+        (genuine.rsplit("|", 2)[0], "số mục thông tin không đúng"),
+    ]
+    status = page.get_by_test_id("camera-status")
+    for text, reason in cases:
+        scan(page, "id-scan", text)
+        expect(status).to_contain_text(reason)
+        if "thế kỷ" in reason:
+            save_screenshot(page, "truth-id-refused")
+        page.get_by_test_id("camera-cancel").click()
+        expect(page.get_by_test_id("camera")).to_be_hidden()
+    expect(page.get_by_test_id("id-result")).to_be_hidden()
+    expect(page.get_by_test_id("deliver-missing")).to_contain_text("Kiểm tra giấy tờ")
