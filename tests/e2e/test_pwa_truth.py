@@ -250,3 +250,36 @@ def test_an_id_card_qr_that_contradicts_itself_is_refused_with_the_reason(page: 
         expect(page.get_by_test_id("camera")).to_be_hidden()
     expect(page.get_by_test_id("id-result")).to_be_hidden()
     expect(page.get_by_test_id("deliver-missing")).to_contain_text("Kiểm tra giấy tờ")
+
+
+LONG_NAME = "Nguyễn" + "Thị" * 17 + "Hoa"  # 60 letters, no space
+
+
+def test_a_60_letter_name_wraps_on_a_360_px_phone(page: Page, live_server):
+    assert len(LONG_NAME) == 60
+    stops = open_app(page)
+    stop = pick(stops, USED, fees_due_vnd=lambda f: f and f > 0)
+    update_envelope(live_server, stop["envelope_code"], recipient_name=LONG_NAME)
+    page.reload()
+    card = stop_item(page, stop)
+    expect(card.locator(".stop-name")).to_contain_text(LONG_NAME)
+    width = "document.documentElement.scrollWidth"
+    assert page.evaluate("window.innerWidth") == 360
+    assert page.evaluate(width) <= 360, "run"
+    card.scroll_into_view_if_needed()
+    save_screenshot(page, "truth-long-name-run")
+
+    card.get_by_test_id("stop-open").click()
+    expect(page.get_by_test_id("stop-title")).to_have_text(LONG_NAME)
+    assert page.evaluate(width) <= 360, "stop"
+    page.get_by_test_id("stop-code-input").fill(stop["envelope_code"])
+    page.get_by_test_id("stop-code-submit").click()
+    page.get_by_test_id("deliver").click()
+    expect(page.get_by_test_id("deliver-title")).to_contain_text(LONG_NAME)
+    expect(page.get_by_test_id("expected-name")).to_have_text(LONG_NAME)
+    assert page.evaluate(width) <= 360, "deliver"
+    save_screenshot(page, "truth-long-name-deliver")
+    page.get_by_test_id("deliver-back").click()
+    page.get_by_test_id("fail").click()
+    expect(page.get_by_test_id("fail-title")).to_contain_text(LONG_NAME)
+    assert page.evaluate(width) <= 360, "fail"
