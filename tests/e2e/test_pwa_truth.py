@@ -133,6 +133,39 @@ def test_a_refusal_for_invalid_data_shows_the_servers_words_and_what_to_check(pa
     save_screenshot(page, "truth-refused-invalid")
 
 
+def test_a_refusal_for_a_stop_no_longer_on_the_run_can_still_be_decided(page: Page):
+    """The sync bar counts it, so the run shows it, with "send again" and "seen, dismiss"."""
+    open_app(page)
+    page.evaluate(
+        """() => fetch('/api/v1/session').then(r => r.json()).then(({user}) =>
+        new Promise((resolve, reject) => {
+            const open = indexedDB.open("trao");
+            open.onsuccess = () => {
+                const tx = open.result.transaction("outbox", "readwrite");
+                tx.objectStore("outbox").put({
+                    attempt_id: "0b7e0c8e-5f0b-4a55-9d54-3d1a3f1f0001", user_id: user.id,
+                    stop_id: 999999, envelope_code: "HC999999995VN", outcome: "failed",
+                    meta: {reason_code: "not_home"}, files: [], state: "rejected", tries: 0,
+                    next_at: 0, created_at: Date.now() - 86400000, rejected_at: Date.now(),
+                    error: {status: 404, code: "not_on_your_run", message: "", fields: {}}});
+                tx.oncomplete = resolve;
+                tx.onerror = () => reject(tx.error);
+            };
+        }))"""
+    )
+    page.reload()
+    elsewhere = page.get_by_test_id("refused-elsewhere")
+    expect(elsewhere).to_be_visible()
+    expect(elsewhere).to_contain_text("HC999999995VN")
+    expect(elsewhere.get_by_test_id("rejected-reason")).to_contain_text(
+        "Bưu gửi không còn thuộc chuyến của bạn"
+    )
+    expect(page.get_by_test_id("rejected-count")).to_have_attribute("data-count", "1")
+    elsewhere.get_by_test_id("rejected-dismiss").click()
+    expect(elsewhere).to_be_hidden()
+    expect(page.get_by_test_id("sync-status")).to_contain_text("Đã đồng bộ hết")
+
+
 def test_a_failed_stop_says_what_happens_next_in_a_warning_tone(page: Page, live_server):
     stops = open_app(page)
     first = pick(stops, USED, attempts_made=0)

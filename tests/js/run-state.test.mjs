@@ -197,5 +197,13 @@ test("the list: stops left (open or refused) apart from finished ones, each in r
   assert.deepEqual(finished.map((x) => [x.stop.stop_id, x.status.status, x.status.pending]),
     [[1, "delivered", false], [4, "delivered", true], [5, "failed", false]]);
   assert.deepEqual(progress(data, entries), { delivered: 2, failed: 1, left: 3, total: 6 });
-  assert.deepEqual(groupStops(null, []), { left: [], finished: [] });
+  assert.deepEqual(groupStops(null, []), { left: [], finished: [], elsewhere: [] });
+});
+
+test("a refusal for a stop no longer on the run is kept apart, still waiting for a decision", () => {
+  const gone = entry("g", 9, { state: "rejected" });
+  const { left, finished, elsewhere } = groupStops(run(stop(1)), [gone, entry("d", 8, { state: "dismissed" })]);
+  assert.deepEqual([left.length, finished.length], [1, 0]);
+  assert.deepEqual(elsewhere, [gone]);
+  assert.deepEqual(shownRejected(run(stop(1)), [gone]), [gone]); // counted in the sync bar too
 });

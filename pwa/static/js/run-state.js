@@ -89,14 +89,18 @@ export function afterFailure(stop, status, settings) {
 /**
  * The run's stops for the list, each with its status, in route order: those left to do (open,
  * or refused and waiting for the postman's decision) and those finished (delivered or failed,
- * including attempts still waiting to sync).
+ * including attempts still waiting to sync). `elsewhere`: refused attempts for stops no longer
+ * on the run (taken off it, or another day's), which still wait for a decision.
  */
 export function groupStops(runData, entries) {
-  const groups = { left: [], finished: [] };
+  const groups = { left: [], finished: [], elsewhere: [] };
+  const ids = new Set();
   for (const stop of allStops(runData)) {
+    ids.add(stop.stop_id);
     const status = stopStatus(stop, entries);
     groups[status.finished ? "finished" : "left"].push({ stop, status });
   }
+  groups.elsewhere = entries.filter((e) => e.state === "rejected" && !ids.has(e.stop_id));
   return groups;
 }
 

@@ -19,6 +19,7 @@ export class RunList {
       autocapitalize: "characters", spellcheck: "false", placeholder: "HC 1234 5678 5 VN" });
     this.search = h("input", { id: "search", type: "search", testid: "search", autocomplete: "off",
       oninput: () => { this.query = this.search.value; this.renderList(); } });
+    this.elsewhere = h("section", { class: "card", testid: "refused-elsewhere", hidden: true });
     this.list = h("ol", { class: "stops", testid: "stops" });
     this.empty = h("p", { class: "card empty", testid: "run-empty", hidden: true });
     // Kept across renders, so the postman's choice to unfold it holds while the outbox changes.
@@ -38,6 +39,7 @@ export class RunList {
           h("div", { class: "row" }, this.codeInput, h("button", { class: "btn", type: "submit", testid: "code-submit" }, t("open")))),
         this.message),
       h("div", { class: "searchbox" }, h("label", { for: "search" }, t("search_label")), this.search),
+      this.elsewhere,
       this.empty,
       this.list,
       this.finished,
@@ -64,7 +66,11 @@ export class RunList {
   }
 
   renderList() {
-    const { left, finished } = groupStops(this.runData, this.entries);
+    const { left, finished, elsewhere } = groupStops(this.runData, this.entries);
+    // Counted in the sync bar, so shown somewhere the postman can decide on them.
+    this.elsewhere.hidden = elsewhere.length === 0;
+    fill(this.elsewhere, h("h2", {}, t("refused_elsewhere")),
+      elsewhere.flatMap((entry) => [h("code", {}, entry.envelope_code), rejectedNote(entry, this.rejectedActions)]));
     const matches = ({ stop }) =>
       matchesQuery(this.query, [stop.recipient.name, stop.envelope_code, stop.dossier_code, stop.address?.full ?? ""]);
     const searching = Boolean(this.query.trim());
