@@ -1,7 +1,8 @@
 // The chip ID card's QR and name comparison: the JS mirror of backend/domain/cccd.py and names.py.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { InvalidIdQr, compareNames, identityMatch, parseCccdQr } from "../../pwa/static/js/cccd.js";
+import { ID_QR_CODES, InvalidIdQr, compareNames, idQrReasonKey, identityMatch, parseCccdQr } from "../../pwa/static/js/cccd.js";
+import { MESSAGES } from "../../pwa/static/js/i18n.js";
 
 const TODAY = new Date(2026, 10, 23);
 const CARD7 = "001090123456|012345678|Nguyễn Văn An|01011990|Nam|Số 5, Kỳ Lừa, Lạng Sơn|15042021";
@@ -33,28 +34,53 @@ test("a female born in the 2000s: century and sex digit agree", () => {
   assert.equal(card.sex, "Nữ");
 });
 
+// Each refusal carries a stable code, so the app can say why in the postman's language.
 const BAD = {
-  "wrong field count": "001090123456|Nguyễn Văn An|01011990",
-  "ID not 12 digits": "00109012345|012345678|Nguyễn Văn An|01011990|Nam|X|15042021",
-  "old number not 9 digits": "001090123456|0123|Nguyễn Văn An|01011990|Nam|X|15042021",
-  "digits in the name": "001090123456|012345678|Nguyen 2|01011990|Nam|X|15042021",
-  "impossible date": "001090123456|012345678|Nguyễn Văn An|31021990|Nam|X|15042021",
-  "future birth": "001099123456|012345678|Nguyễn Văn An|01012099|Nam|X|15042021",
-  "sex word": "001090123456|012345678|Nguyễn Văn An|01011990|M|X|15042021",
-  "year digits disagree": "001091123456|012345678|Nguyễn Văn An|01011990|Nam|X|15042021",
-  "sex digit disagrees": "001190123456|012345678|Nguyễn Văn An|01011990|Nam|X|15042021",
-  "unknown province": "099090123456|012345678|Nguyễn Văn An|01011990|Nam|X|15042021",
-  "issued before birth": "001090123456|012345678|Nguyễn Văn An|01011990|Nam|X|15041989",
-  "an envelope QR": "TR1:HC123456785VN:ABCDEFGHIJKLMNOP",
-  "control characters": "001090123456|012345678|Nguyễn\u200bVăn An|01011990|Nam|X|15042021",
-  empty: "   ",
+  field_count: ["wrong field count", "001090123456|Nguyễn Văn An|01011990"],
+  number_format: ["ID not 12 digits", "00109012345|012345678|Nguyễn Văn An|01011990|Nam|X|15042021"],
+  old_number_format: ["old number not 9 digits", "001090123456|0123|Nguyễn Văn An|01011990|Nam|X|15042021"],
+  name_has_digits: ["digits in the name", "001090123456|012345678|Nguyen 2|01011990|Nam|X|15042021"],
+  name_not_a_name: ["no letter in the name", "001090123456|012345678|---|01011990|Nam|X|15042021"],
+  birth_date_not_real: ["impossible date", "001090123456|012345678|Nguyễn Văn An|31021990|Nam|X|15042021"],
+  birth_date_future: ["future birth", "001099123456|012345678|Nguyễn Văn An|01012099|Nam|X|15042021"],
+  birth_date_format: ["birth date not 8 digits", "001090123456|012345678|Nguyễn Văn An|1/1/1990|Nam|X|15042021"],
+  birth_date_too_early: ["born before 1900", "001890123456|012345678|Nguyễn Văn An|01011890|Nam|X|15042021"],
+  issue_date_future: ["issued in the future", "001090123456|012345678|Nguyễn Văn An|01011990|Nam|X|15042099"],
+  sex_value: ["sex word", "001090123456|012345678|Nguyễn Văn An|01011990|M|X|15042021"],
+  year_mismatch: ["year digits disagree", "001091123456|012345678|Nguyễn Văn An|01011990|Nam|X|15042021"],
+  sex_mismatch: ["sex digit disagrees", "001190123456|012345678|Nguyễn Văn An|01011990|Nam|X|15042021"],
+  century_mismatch: ["a forged century digit: 2 (a man born 2000-2099) for a 1990 birth", "001290123456|012345678|Nguyễn Văn An|01011990|Nam|X|15042021"],
+  unknown_province: ["unknown province", "099090123456|012345678|Nguyễn Văn An|01011990|Nam|X|15042021"],
+  issued_before_birth: ["issued before birth", "001090123456|012345678|Nguyễn Văn An|01011990|Nam|X|15041989"],
+  envelope_qr: ["an envelope QR", "TR1:HC123456785VN:ABCDEFGHIJKLMNOP"],
+  invisible_characters: ["control characters", "001090123456|012345678|Nguyễn\u200bVăn An|01011990|Nam|X|15042021"],
+  empty: ["empty", "   "],
+  too_long: ["too long", "9".repeat(2000)],
 };
 
-for (const [why, text] of Object.entries(BAD)) {
-  test(`refused: ${why}`, () => {
-    assert.throws(() => parseCccdQr(text, TODAY), InvalidIdQr);
+for (const [code, [why, text]] of Object.entries(BAD)) {
+  test(`refused with code ${code}: ${why}`, () => {
+    assert.throws(() => parseCccdQr(text, TODAY), (err) => err instanceof InvalidIdQr && err.code === code);
   });
 }
+
+test("not a string: refused with a code, like every other refusal", () => {
+  assert.throws(() => parseCccdQr(null, TODAY), (err) => err instanceof InvalidIdQr && err.code === "not_text");
+});
+
+test("every refusal code is a known one, and has words in Vietnamese and English", () => {
+  for (const code of Object.keys(BAD)) assert.ok(ID_QR_CODES.includes(code), code);
+  for (const code of ID_QR_CODES) {
+    const key = idQrReasonKey(new InvalidIdQr(code));
+    assert.equal(key, `idqr_${code}`);
+    for (const lang of ["vi", "en"]) assert.ok(MESSAGES[lang][key], `${lang}.${key}`);
+  }
+});
+
+test("anything that is not a coded refusal falls back to the generic words", () => {
+  assert.equal(idQrReasonKey(new InvalidIdQr("no_such_code")), "scan_not_id_card");
+  assert.equal(idQrReasonKey(new Error("boom")), "scan_not_id_card");
+});
 
 test("names: exact ignoring case and spacing, weak without diacritics, else mismatch", () => {
   assert.equal(compareNames("Nguyễn Văn An", "NGUYỄN  VĂN AN"), "exact");

@@ -42,7 +42,7 @@ const RUN = {
   ] }],
 };
 
-test("progress counts attempts waiting in the outbox; rejected ones do not count", () => {
+test("progress counts attempts waiting in the outbox; a refused one leaves its stop to decide", () => {
   const entries = [
     { stop_id: 1, outcome: "delivered", state: "pending" },
     { stop_id: 4, outcome: "failed", state: "rejected", error: { code: "invalid" } },
@@ -51,7 +51,7 @@ test("progress counts attempts waiting in the outbox; rejected ones do not count
   const s1 = stopStatus(RUN.runs[0].stops[0], entries);
   assert.deepEqual([s1.status, s1.pending, s1.attemptNumber], ["delivered", true, 2]);
   const s4 = stopStatus(RUN.runs[0].stops[3], entries);
-  assert.equal(s4.status, "open");
+  assert.equal(s4.status, "refused");
   assert.equal(s4.rejected.error.code, "invalid");
 });
 

@@ -125,6 +125,7 @@ const runList = new RunList($("screen-run"), {
   onDismiss: dismissRejected,
 });
 const stopView = new StopView($("screen-stop"), {
+  runData: () => state.runData,
   onBack: () => history.back(),
   onScan: () => scanEnvelope(state.stop),
   onTyped: (text) => typedCode(text, state.stop),

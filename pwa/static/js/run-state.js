@@ -25,25 +25,83 @@ export function isSuperseded(entry, stop) {
   return Number.isFinite(at) && at > rejectedAt(entry);
 }
 
+/** The stop's status as the server last told it: "open" | "delivered" | "failed". */
+function serverStatus(stop) {
+  return DELIVERED.has(stop.state) ? "delivered" : FAILED.has(stop.state) ? "failed" : "open";
+}
+
 /**
- * A stop's status: {status: "open"|"delivered"|"failed", pending: bool, rejected: entry|null,
- * attemptNumber}. The latest pending attempt in the outbox wins over the server's state; rejected
- * attempts don't count, dismissed ones are ignored, and a rejected one is no longer shown once a
- * later attempt for the stop has been acknowledged.
+ * A stop's status, as the postman must see it:
+ * - status: "open" | "refused" | "delivered" | "failed". The stop's latest attempt in the outbox
+ *   decides: a pending one shows its outcome, a refused one (still shown) shows "refused" until the
+ *   postman sends it again or dismisses it; otherwise the server's state. Dismissed attempts are
+ *   ignored, and a refused one is no longer shown once a later attempt was acknowledged.
+ * - pending: an attempt waits to sync; rejected: the refused entry to show, or null.
+ * - finished: delivered or failed (waiting to sync or not): nothing is left to do at the door.
+ * - canAttempt: the server still has the envelope out for delivery and nothing waits to sync.
+ * - attemptsMade (counting those waiting to sync), attemptNumber (the next attempt's).
+ * - collectedVnd: for a delivered stop, what was collected: the attempt's amount when the phone
+ *   knows it, else the fees due.
+ * - reasonCode: for a failed stop, the latest failure's reason when known.
  */
 export function stopStatus(stop, entries) {
   const mine = entries.filter((e) => e.stop_id === stop.stop_id);
   const pending = mine.filter((e) => e.state === "pending");
   const rejected = mine.filter((e) => e.state === "rejected" && !isSuperseded(e, stop)).at(-1) ?? null;
-  let status = DELIVERED.has(stop.state) ? "delivered" : FAILED.has(stop.state) ? "failed" : "open";
-  const last = pending.at(-1);
-  if (last) status = last.outcome === "delivered" ? "delivered" : "failed";
+  const server = serverStatus(stop);
+  const lastPending = pending.at(-1) ?? null;
+  const latest = [lastPending, rejected].filter(Boolean).sort((a, b) => a.created_at - b.created_at).at(-1);
+  const status = !latest ? server
+    : latest === rejected ? "refused"
+    : latest.outcome === "delivered" ? "delivered" : "failed";
+  const attemptsMade = (stop.attempts_made ?? 0) + pending.length;
+  const last = lastPending ? { ...lastPending.meta, outcome: lastPending.outcome } : stop.last_attempt ?? null;
   return {
     status,
     pending: pending.length > 0,
     rejected,
+    finished: status === "delivered" || status === "failed",
+    canAttempt: server === "open" && !lastPending,
+    attemptsMade,
     attemptNumber: (stop.attempt_number ?? (stop.attempts_made ?? 0) + 1) + pending.length,
+    collectedVnd: status === "delivered"
+      ? (last?.outcome === "delivered" ? last.fees_collected_vnd : null) ?? stop.fees_due_vnd ?? 0
+      : null,
+    reasonCode: status === "failed" && last?.outcome === "failed" ? last.reason_code ?? null : null,
   };
+}
+
+/**
+ * What happens next to a failed stop's envelope under the policy: {next: "again", attemptsLeft}
+ * while home attempts remain, {next: "hold", max} when none do, "held" / "returned" once the
+ * office has it; null for a stop that has not failed.
+ */
+export function afterFailure(stop, status, settings) {
+  if (status.status !== "failed") return null;
+  if (!status.pending && stop.state === "held_at_office") return { next: "held" };
+  if (!status.pending && stop.state === "returned_to_agency") return { next: "returned" };
+  const max = settings?.max_home_attempts;
+  if (!max) return { next: "again", attemptsLeft: null };
+  const attemptsLeft = Math.max(0, max - status.attemptsMade);
+  return attemptsLeft > 0 ? { next: "again", attemptsLeft } : { next: "hold", max };
+}
+
+/**
+ * The run's stops for the list, each with its status, in route order: those left to do (open,
+ * or refused and waiting for the postman's decision) and those finished (delivered or failed,
+ * including attempts still waiting to sync). `elsewhere`: refused attempts for stops no longer
+ * on the run (taken off it, or another day's), which still wait for a decision.
+ */
+export function groupStops(runData, entries) {
+  const groups = { left: [], finished: [], elsewhere: [] };
+  const ids = new Set();
+  for (const stop of allStops(runData)) {
+    ids.add(stop.stop_id);
+    const status = stopStatus(stop, entries);
+    groups[status.finished ? "finished" : "left"].push({ stop, status });
+  }
+  groups.elsewhere = entries.filter((e) => e.state === "rejected" && !ids.has(e.stop_id));
+  return groups;
 }
 
 /**
@@ -55,7 +113,7 @@ export function shownRejected(runData, entries) {
   return entries.filter((e) => e.state === "rejected" && !isSuperseded(e, stops.get(e.stop_id)));
 }
 
-/** Delivered / failed / left over all runs, counting attempts waiting in the outbox. */
+/** Delivered / failed / left (open or refused) over all runs, counting attempts in the outbox. */
 export function progress(runData, entries) {
   const counts = { delivered: 0, failed: 0, left: 0, total: 0 };
   for (const stop of allStops(runData)) {
@@ -81,6 +139,7 @@ export function applyReceipt(runData, entry, receipt) {
       attempt_id: entry.attempt_id,
       outcome: entry.outcome,
       reason_code: entry.meta.reason_code ?? null,
+      fees_collected_vnd: entry.meta.fees_collected_vnd ?? null,
       at: entry.meta.device_time,
     };
   }

@@ -1,7 +1,7 @@
 // Who takes the envelope and how their identity is checked: chip ID QR, typed, or VNeID by eye.
 import { h, fill } from "./dom.js";
 import { t } from "../i18n.js";
-import { parseCccdQr, InvalidIdQr } from "../cccd.js";
+import { parseCccdQr, InvalidIdQr, idQrReasonKey } from "../cccd.js";
 import { DOCUMENT_TYPES, documentMatch, normaliseDocumentNumber } from "../attempts.js";
 import { classifyScan } from "../codes.js";
 import { cameraErrorKey } from "./camera.js";
@@ -155,7 +155,8 @@ export class IdentityForm {
           parseCccdQr(raw);
           return { done: true };
         } catch (err) {
-          if (err instanceof InvalidIdQr) return { done: false, message: t("scan_not_id_card") };
+          // Say why the card is refused (its number contradicts the birth date…): the postman can act on it.
+          if (err instanceof InvalidIdQr) return { done: false, message: t(idQrReasonKey(err)) };
           throw err;
         }
       });

@@ -1,8 +1,9 @@
-// The run: progress, search, scanning an envelope, and the stops in order.
+// The run: progress, search, scanning an envelope, the stops left in route order, and the
+// finished ones apart, folded away until asked for (a whole run unfolded is a very long scroll).
 import { h, fill } from "./dom.js";
 import { t } from "../i18n.js";
 import { matchesQuery } from "../format.js";
-import { allStops, progress, stopStatus } from "../run-state.js";
+import { groupStops, progress } from "../run-state.js";
 import { callLink, directionsLink, rejectedNote, statusBadge, stopFacts } from "./stop-card.js";
 
 export class RunList {
@@ -18,8 +19,16 @@ export class RunList {
       autocapitalize: "characters", spellcheck: "false", placeholder: "HC 1234 5678 5 VN" });
     this.search = h("input", { id: "search", type: "search", testid: "search", autocomplete: "off",
       oninput: () => { this.query = this.search.value; this.renderList(); } });
+    this.elsewhere = h("section", { class: "card", testid: "refused-elsewhere", hidden: true });
     this.list = h("ol", { class: "stops", testid: "stops" });
     this.empty = h("p", { class: "card empty", testid: "run-empty", hidden: true });
+    // Kept across renders, so the postman's choice to unfold it holds while the outbox changes.
+    this.showFinished = false;
+    this.finishedList = h("ol", { class: "stops", testid: "stops-finished" });
+    this.finishedTitle = h("summary", { class: "finished-title", testid: "finished-toggle" });
+    this.finished = h("details", { class: "finished", testid: "finished",
+      ontoggle: () => { if (!this.query.trim()) this.showFinished = this.finished.open; } },
+      this.finishedTitle, this.finishedList);
     fill(root,
       this.title,
       this.progressBox,
@@ -30,8 +39,10 @@ export class RunList {
           h("div", { class: "row" }, this.codeInput, h("button", { class: "btn", type: "submit", testid: "code-submit" }, t("open")))),
         this.message),
       h("div", { class: "searchbox" }, h("label", { for: "search" }, t("search_label")), this.search),
+      this.elsewhere,
       this.empty,
       this.list,
+      this.finished,
     );
   }
 
@@ -55,21 +66,33 @@ export class RunList {
   }
 
   renderList() {
-    const stops = allStops(this.runData);
-    const shown = stops.filter((s) =>
-      matchesQuery(this.query, [s.recipient.name, s.envelope_code, s.dossier_code, s.address?.full ?? ""]));
-    this.empty.hidden = shown.length > 0;
-    this.empty.textContent = stops.length ? t("no_match") : t("no_run");
-    fill(this.list, shown.map((stop) => this.item(stop)));
+    const { left, finished, elsewhere } = groupStops(this.runData, this.entries);
+    // Counted in the sync bar, so shown somewhere the postman can decide on them.
+    this.elsewhere.hidden = elsewhere.length === 0;
+    fill(this.elsewhere, h("h2", {}, t("refused_elsewhere")),
+      elsewhere.flatMap((entry) => [h("code", {}, entry.envelope_code), rejectedNote(entry, this.rejectedActions)]));
+    const matches = ({ stop }) =>
+      matchesQuery(this.query, [stop.recipient.name, stop.envelope_code, stop.dossier_code, stop.address?.full ?? ""]);
+    const searching = Boolean(this.query.trim());
+    const leftShown = left.filter(matches);
+    const finishedShown = finished.filter(matches);
+    const total = left.length + finished.length;
+    this.empty.hidden = leftShown.length > 0 || (searching && finishedShown.length > 0);
+    this.empty.textContent = !total ? t("no_run") : searching ? t("no_match") : t("none_left");
+    fill(this.list, leftShown.map((x) => this.item(x)));
+    fill(this.finishedList, finishedShown.map((x) => this.item(x)));
+    this.finishedTitle.textContent = t("finished_n", { n: finishedShown.length });
+    this.finished.hidden = finishedShown.length === 0;
+    // A search looks through the finished stops too, unfolding them while it finds some.
+    this.finished.open = searching ? finishedShown.length > 0 : this.showFinished;
   }
 
-  item(stop) {
-    const status = stopStatus(stop, this.entries);
+  item({ stop, status }) {
     return h("li", { class: `stop stop-${status.status}`, testid: `stop-${stop.envelope_code}`, "data-stop-id": stop.stop_id },
       h("div", { class: "stop-head" },
         h("strong", { class: "stop-name" }, `${stop.position}. ${stop.recipient.name}`),
         statusBadge(status)),
-      stopFacts(stop, status),
+      stopFacts(stop, status, this.runData),
       rejectedNote(status.rejected, this.rejectedActions),
       h("div", { class: "actions" },
         callLink(stop),

@@ -2,11 +2,13 @@
 import { h, fill } from "./dom.js";
 import { t } from "../i18n.js";
 import { stopStatus } from "../run-state.js";
-import { callLink, directionsLink, rejectedNote, statusBadge, stopFacts } from "./stop-card.js";
+import { callLink, directionsLink, nextAfterFailureText, rejectedNote, statusBadge, stopFacts } from "./stop-card.js";
 
 export class StopView {
-  constructor(root, { onBack, onScan, onTyped, onDeliver, onFail, onRetry = null, onDismiss = null }) {
+  /** runData(): the run being shown, for the policy's settings and the reasons' words. */
+  constructor(root, { runData, onBack, onScan, onTyped, onDeliver, onFail, onRetry = null, onDismiss = null }) {
     this.root = root;
+    this.runData = runData;
     this.handlers = { onBack, onScan, onTyped, onDeliver, onFail };
     this.rejectedActions = { onRetry, onDismiss };
   }
@@ -17,7 +19,8 @@ export class StopView {
     const { onBack, onScan, onTyped, onDeliver, onFail } = this.handlers;
     const codeInput = h("input", { id: "stop-code-input", testid: "stop-code-input", autocomplete: "off",
       autocapitalize: "characters", spellcheck: "false", placeholder: "HC 1234 5678 5 VN" });
-    const done = status.status !== "open";
+    const runData = this.runData();
+    const done = !status.canAttempt;
     const identified = scan
       ? h("p", { class: "notice notice-ok", testid: "envelope-identified", role: "status" },
           scan.method === "qr" ? t("envelope_scanned") : t("envelope_typed"))
@@ -32,14 +35,25 @@ export class StopView {
       h("h2", { class: "screen-title", testid: "stop-title" }, stop.recipient.name),
       h("div", { class: "card" },
         h("div", { class: "stop-head" }, h("span", { class: "muted" }, stop.procedure_name ?? ""), statusBadge(status)),
-        stopFacts(stop, status),
+        stopFacts(stop, status, runData),
         rejectedNote(status.rejected, this.rejectedActions),
         h("div", { class: "actions" }, callLink(stop), directionsLink(stop))),
       message ? h("p", { class: `notice notice-${message.tone}`, role: "alert", testid: "stop-message" }, message.text) : null,
-      done ? h("p", { class: "notice notice-ok", testid: "stop-done" }, status.status === "delivered" ? t("already_delivered") : t("already_failed")) : identified,
+      done ? doneNotice(stop, status, runData) : identified,
       h("div", { class: "actions actions-main" },
         h("button", { class: "btn btn-primary btn-huge", type: "button", testid: "deliver", disabled: !scan || done, onclick: onDeliver }, `✔ ${t("deliver")}`),
         h("button", { class: "btn btn-danger btn-huge", type: "button", testid: "fail", disabled: !scan || done, onclick: onFail }, `✖ ${t("fail")}`)),
     );
   }
+}
+
+/**
+ * Why nothing is left to do at this door: delivered (good news), or failed, in a warning's tone,
+ * with what happens next under the policy. A refused stop's note says it already.
+ */
+function doneNotice(stop, status, runData) {
+  if (status.status === "delivered") return h("p", { class: "notice notice-ok", testid: "stop-done", "data-tone": "ok" }, t("already_delivered"));
+  if (status.status !== "failed") return null;
+  return h("p", { class: "notice notice-warn", testid: "stop-done", "data-tone": "warn" },
+    t("already_failed"), " ", nextAfterFailureText(stop, status, runData?.settings));
 }

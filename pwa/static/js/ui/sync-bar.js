@@ -13,9 +13,10 @@ export class SyncBar {
     this.root.className = `syncbar ${loginRequired || rejected ? "syncbar-bad" : pending ? "syncbar-warn" : "syncbar-ok"}`;
     fill(this.root,
       h("span", { class: "net", testid: "network-state" }, online ? t("online") : t("offline")),
-      h("span", { testid: "pending-count", "data-count": String(pending) },
+      // "All synced" only when nothing waits, neither to be sent nor for the postman's decision.
+      h("span", { testid: "pending-count", "data-count": String(pending), hidden: !syncing && !pending && rejected > 0 },
         syncing ? [h("span", { class: "spinner", "aria-hidden": "true" }), t("syncing", { n: pending })]
-        : pending ? t("pending_n", { n: pending }) : t("all_synced")),
+        : pending ? t("pending_n", { n: pending }) : rejected ? "" : t("all_synced")),
       h("span", { testid: "rejected-count", "data-count": String(rejected), hidden: !rejected }, rejected ? t("rejected_n", { n: rejected }) : ""),
       loginRequired
         ? h("a", { class: "btn btn-small btn-login", href: "/login?next=/app", testid: "login-again" }, t("session_expired"))
