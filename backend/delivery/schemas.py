@@ -253,6 +253,7 @@ def dump_stop(stop, last_attempt, *, qr_key: bytes, policy) -> dict:
             "attempt_id": last_attempt.id,
             "outcome": last_attempt.outcome,
             "reason_code": last_attempt.reason_code,
+            "fees_collected_vnd": last_attempt.fees_collected_vnd,
             "at": (last_attempt.device_time or last_attempt.received_at).isoformat(),
         },
     }

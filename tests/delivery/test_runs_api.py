@@ -135,6 +135,7 @@ def test_runs_today_shows_the_last_attempt(client, factory):
         "attempt_id": meta["attempt_id"],
         "outcome": "failed",
         "reason_code": "not_home",
+        "fees_collected_vnd": 0,
         "at": (NOW - timedelta(minutes=3)).isoformat(),
     }
 
