@@ -49,7 +49,8 @@ def check_json_value(value: Any, *, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
                 raise UnreadableJson("Not a finite number.", path)
         elif isinstance(item, dict | list):
             if depth >= max_depth:
-                raise UnreadableJson("Nested too deep.", path)
+                # Named by its top-level field: the whole path would nest the error as deep.
+                raise UnreadableJson("Nested too deep.", path.split(".", 1)[0])
             pairs = item.items() if isinstance(item, dict) else enumerate(item)
             for key, child in pairs:
                 if isinstance(key, str) and _UNSTORABLE.search(key):
@@ -61,7 +62,9 @@ def parse_json_object(text: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> dict[
     """A JSON object from text, checked with check_json_value; UnreadableJson otherwise."""
     try:
         value = json.loads(text)
-    except (ValueError, RecursionError) as exc:  # RecursionError: nesting beyond the parser
+    except RecursionError as exc:  # nested beyond what the parser itself will follow
+        raise UnreadableJson("Nested too deep.") from exc
+    except ValueError as exc:
         raise UnreadableJson("Not valid JSON.") from exc
     if not isinstance(value, dict):
         raise UnreadableJson("Not a JSON object.")

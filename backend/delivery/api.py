@@ -163,12 +163,13 @@ def _parse_meta(text: str | None) -> dict:
     try:
         return parse_json_object(text)
     except UnreadableJson as err:
-        if not err.path:
-            raise Invalid(
-                _("The attempt's data could not be read."), code="malformed_meta"
-            ) from None
+        if err.path:
+            fields = error_tree(err.path, err.reason)
+            raise Invalid(_("Some fields are not valid."), fields=fields) from None
         raise Invalid(
-            _("Some fields are not valid."), fields=error_tree(err.path, err.reason)
+            _("The attempt's data could not be read."),
+            code="malformed_meta",
+            fields={"meta": [err.reason]},
         ) from None
 
 
