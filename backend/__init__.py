@@ -79,7 +79,12 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id))
+        # Honoured only while the server holds the log-in the cookie names: log-out and
+        # sign-out-everywhere delete it, and every copy of the cookie is refused from then on.
+        from backend import clock
+        from backend.auth.services import SESSION_ID_KEY, session_user
+
+        return session_user(int(user_id), session.get(SESSION_ID_KEY), now=clock.now())
 
     @login_manager.unauthorized_handler
     def unauthorized():

@@ -68,7 +68,11 @@ class Config:
         self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", self.ENV == "production")
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         self.REMEMBER_COOKIE_HTTPONLY = True
+        # A log-in lasts this long from the moment it is made (the server's record decides); the
+        # cookie carries the same Expires, so it survives the phone restarting.
         self.PERMANENT_SESSION_LIFETIME = _env_int("TRAO_SESSION_HOURS", 12) * 3600
+        # Re-sending the cookie on every request would only push its Expires past the server's.
+        self.SESSION_REFRESH_EACH_REQUEST = False
         self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
         self.WTF_CSRF_HEADERS = ["X-CSRFToken"]
         self.BABEL_DEFAULT_LOCALE = _env("TRAO_DEFAULT_LOCALE", "vi")
