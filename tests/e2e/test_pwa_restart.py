@@ -18,7 +18,15 @@ from playwright.sync_api import BrowserContext, Page, Playwright, expect
 from backend.auth.services import end_all_sessions
 from backend.extensions import db
 from backend.models import User
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, OffsiteGuard, login_as
+from tests.e2e.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE,
+    CspWatch,
+    OffsiteGuard,
+    login_as,
+    wait_for_js,
+)
 from tests.e2e.test_pwa_flow import attempt_in_db, record_failure, synced
 
 pytestmark = pytest.mark.e2e
@@ -34,6 +42,7 @@ class Phone:
         self.playwright, self.profile, self.base_url = playwright, profile, base_url
         self.context: BrowserContext | None = None
         self.guards: list[OffsiteGuard] = []
+        self.csp = CspWatch()
 
     def switch_on(self, *, offline: bool = False) -> Page:
         self.context = self.playwright.chromium.launch_persistent_context(
@@ -51,6 +60,7 @@ class Phone:
         guard = OffsiteGuard()
         self.context.route("**/*", guard)
         self.guards.append(guard)
+        self.csp.attach(self.context)
         self.context.set_offline(offline)
         return self.context.pages[0] if self.context.pages else self.context.new_page()
 
@@ -73,13 +83,14 @@ def phone(playwright: Playwright, tmp_path: Path, live_server) -> Iterator[Phone
     blocked = [url for guard in phone.guards for url in guard.blocked]
     assert not blocked, f"The app must never need the internet; it requested: {blocked}"
     assert live_server.errors[errors_before:] == []
+    assert not phone.csp.violations, phone.csp.violations
 
 
 def open_run(page: Page) -> dict:
     """Log in as buuta1, wait for the service worker and the run; return an open stop."""
     login_as(page, "buuta1")
     expect(page).to_have_url(re.compile(r"/app$"))
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=20000)
+    wait_for_js(page, "navigator.serviceWorker.controller !== null")
     expect(page.locator("ol.stops > li").first).to_be_visible()
     data = page.evaluate("fetch('/api/v1/runs/today').then(r => r.json())")
     for stop in (s for r in data["runs"] for s in r["stops"]):
