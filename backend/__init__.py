@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from backend.config import INSTANCE_DIR, PROJECT_ROOT, Config
 from backend.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
+from backend.security import register_security
 from backend.templating import register_template_helpers
 
 __version__ = "0.1.0"
@@ -35,6 +36,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_hooks(app)
+    register_security(app)
     register_template_helpers(app)
     return app
 
@@ -132,10 +134,3 @@ def register_hooks(app: Flask) -> None:
     @app.context_processor
     def _template_globals():
         return {"current_locale": str(get_locale()), "app_version": __version__}
-
-    @app.after_request
-    def _security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response

@@ -71,6 +71,7 @@ def test_the_service_worker_is_served_from_the_root_and_precaches_the_whole_shel
         "/manifest.webmanifest",
         "/static/css/app.css",
         "/static/js/app.js",
+        "/static/js/lang.js",
         "/static/js/outbox.js",
         "/static/vendor/zxing_reader.wasm",
         "/static/vendor/barcode-detector.js",
