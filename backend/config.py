@@ -79,8 +79,15 @@ class Config:
         self.BABEL_DEFAULT_TIMEZONE = self.TIMEZONE
         self.BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "backend" / "translations")
         self.LANGUAGES = ["vi", "en"]
+        # Where log-in attempts are counted: Redis when several workers or servers share the count.
         self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_KEY_PREFIX = _env("TRAO_RATELIMIT_PREFIX", "trao")
+        # Refused log-ins allowed per client address, and per account whatever the address.
         self.RATELIMIT_LOGIN = _env("TRAO_LOGIN_RATE", "10 per minute")
+        self.RATELIMIT_LOGIN_ACCOUNT = _env("TRAO_LOGIN_ACCOUNT_RATE", "10 per 15 minutes")
+        # Reverse proxies in front of Trao whose X-Forwarded-For/-Proto are believed. 0: none,
+        # the connection's address is the client's (any such header is a client's own claim).
+        self.TRAO_TRUSTED_PROXIES = _env_int("TRAO_TRUSTED_PROXIES", 0)
         self.RATELIMIT_HEADERS_ENABLED = True
         # One attempt: up to 6 photos of at most 8 MB, an authorisation photo and a signature.
         self.MAX_CONTENT_LENGTH = _env_int("TRAO_MAX_UPLOAD_MB", 64) * 1024 * 1024
@@ -135,6 +142,14 @@ class Config:
                 "TRAO_ALLOW_SQLITE", False
             ):
                 raise RuntimeError("Production needs DATABASE_URL (PostgreSQL).")
+            if self.RATELIMIT_STORAGE_URI.startswith("memory://") and not _env_bool(
+                "TRAO_ALLOW_MEMORY_RATELIMIT", False
+            ):
+                raise RuntimeError(
+                    "Production needs RATELIMIT_STORAGE_URI (e.g. redis://host:6379): with "
+                    "memory:// each worker counts log-in attempts alone. Set "
+                    "TRAO_ALLOW_MEMORY_RATELIMIT=1 to run a single worker on purpose."
+                )
 
     @property
     def demo_logins_allowed(self) -> bool:

@@ -1,8 +1,15 @@
-"""What guards every response: the security headers."""
+"""What guards every response and every log-in: security headers, the client's address behind
+a reverse proxy, and the keys the log-in limits count by."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app
+import hashlib
+import hmac
+
+from flask import Flask, Response, current_app, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from backend.config import derive_key
 
 # No inline script or style anywhere, and nothing from another origin. The QR decoder compiles
 # its wasm ('wasm-unsafe-eval'); the camera's video and the photos taken are blob:/mediastream:.
@@ -26,7 +33,12 @@ STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 
 
 def register_security(app: Flask) -> None:
-    """Set the headers on every response."""
+    """Trust the configured number of proxies for the client's address, and set the headers."""
+    proxies = app.config["TRAO_TRUSTED_PROXIES"]
+    if proxies:
+        # Each trusted proxy appends the address it saw; more than that would let a client
+        # choose its own address (and its own log-in bucket) with a forged header.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     app.after_request(security_headers)
 
 
@@ -44,3 +56,24 @@ def security_headers(response: Response) -> Response:
     if "Cache-Control" not in headers:
         headers["Cache-Control"] = "no-store"
     return response
+
+
+def _bucket(kind: str, value: str) -> str:
+    """A rate-limit key that names no one: the limiter's store and its log see only a digest."""
+    key = derive_key(current_app.config["SECRET_KEY"], "rate-limit")
+    return f"{kind}:{hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32]}"
+
+
+def client_address_key() -> str:
+    """The client's address (read through the trusted proxies), as a rate-limit key."""
+    return _bucket("addr", request.remote_addr or "")
+
+
+def login_account_key() -> str:
+    """The account a log-in names, as a rate-limit key (known usernames or not: no enumeration)."""
+    return _bucket("account", (request.form.get("username") or "").strip().lower())
+
+
+def failed_login(response: Response) -> bool:
+    """Only refused log-ins count: a post office's postmen share an address at 7 a.m."""
+    return response.status_code == 401

@@ -16,6 +16,7 @@ from backend.auth.schemas import LoginSchema
 from backend.auth.services import SESSION_ID_KEY, authenticate, end_session, start_session
 from backend.extensions import db, limiter
 from backend.models import Role
+from backend.security import client_address_key, failed_login, login_account_key
 
 
 def _landing_url(user) -> str:
@@ -40,7 +41,18 @@ def index():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_LOGIN"],
+    methods=["POST"],
+    key_func=client_address_key,
+    deduct_when=failed_login,
+)
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_LOGIN_ACCOUNT"],
+    methods=["POST"],
+    key_func=login_account_key,
+    deduct_when=failed_login,
+)
 def login():
     if request.method == "GET":
         if current_user.is_authenticated:
