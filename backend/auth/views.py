@@ -54,7 +54,7 @@ def index():
     deduct_when=failed_login,
 )
 def login():
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and the HEAD Flask answers with it
         if current_user.is_authenticated:
             return redirect(_landing_url(current_user))
         return render_template("auth/login.html", next=request.args.get("next", ""))
