@@ -22,14 +22,14 @@ def _refuse_in_production() -> None:
 
 
 def _print_logins() -> None:
-    from backend.demo.seed import AGENCY_USERS, DEMO_PASSWORD, USERS, demo_api_key
+    # No agency API key is printed: nothing accepts one until the agency API exists.
+    from backend.demo.seed import AGENCY_USERS, DEMO_PASSWORD, USERS
 
     click.echo(f"Demo log-ins (password for all: {DEMO_PASSWORD}):")
     for username, full_name, role in USERS:
         click.echo(f"  {username:<9} {role.value:<11} {full_name}")
     for code, (username, full_name) in AGENCY_USERS.items():
         click.echo(f"  {username:<9} {'agency':<11} {full_name} ({code})")
-    click.echo("Demo agency API keys: " + ", ".join(f"{c}={demo_api_key(c)}" for c in ("CA-LS",)))
 
 
 @click.command("seed-demo")
