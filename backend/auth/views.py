@@ -78,6 +78,9 @@ def login():
             render_template("auth/login.html", next=form["next"] or "", username=form["username"]),
             401,
         )
+    previous = session.pop(SESSION_ID_KEY, None)
+    if previous:  # a log-in over a log-in replaces it: copies of the old cookie end with it
+        end_session(previous)
     session_id = start_session(user, now=at, lifetime=current_app.permanent_session_lifetime)
     db.session.commit()
     login_user(user)

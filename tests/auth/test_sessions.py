@@ -175,6 +175,14 @@ def test_the_cookie_names_the_log_in_and_the_server_keeps_only_its_hash(app, cli
     assert session_id not in (record.id_hash, str(record.user_id))
 
 
+def test_logging_in_again_over_a_log_in_ends_the_old_one(app, client, postman, factory):
+    login(client, postman)
+    copy = copy_of(app, client)
+    assert login(client, factory.user(Role.postman)).status_code == 302  # another postman
+    assert not is_logged_in(copy)
+    assert db.session.execute(select(AuthSession).filter_by(user_id=postman.id)).first() is None
+
+
 def test_each_log_in_gets_its_own_id(app, client, postman):
     login(client, postman)
     first = cookie_payload(app, client)[SESSION_ID_KEY]
