@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from backend.config import INSTANCE_DIR, PROJECT_ROOT, Config
 from backend.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
+from backend.security import register_security
 from backend.templating import register_template_helpers
 from backend.wrappers import BoundedRequest
 
@@ -37,6 +38,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_hooks(app)
+    register_security(app)
     register_template_helpers(app)
     return app
 
@@ -81,7 +83,12 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id))
+        # Honoured only while the server holds the log-in the cookie names: log-out and
+        # sign-out-everywhere delete it, and every copy of the cookie is refused from then on.
+        from backend import clock
+        from backend.auth.services import SESSION_ID_KEY, session_user
+
+        return session_user(int(user_id), session.get(SESSION_ID_KEY), now=clock.now())
 
     @login_manager.unauthorized_handler
     def unauthorized():
@@ -129,10 +136,3 @@ def register_hooks(app: Flask) -> None:
     @app.context_processor
     def _template_globals():
         return {"current_locale": str(get_locale()), "app_version": __version__}
-
-    @app.after_request
-    def _security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response

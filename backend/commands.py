@@ -1,4 +1,4 @@
-"""Command-line tasks: `flask seed-demo` and `flask create-user`."""
+"""Command-line tasks: `flask seed-demo`, `flask create-user`, and ending a user's log-ins."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from backend.extensions import db
 def register(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
+    app.cli.add_command(sign_out_everywhere_command)
+    app.cli.add_command(deactivate_user_command)
     app.cli.add_command(proof_files_group)
 
 
@@ -22,14 +24,14 @@ def _refuse_in_production() -> None:
 
 
 def _print_logins() -> None:
-    from backend.demo.seed import AGENCY_USERS, DEMO_PASSWORD, USERS, demo_api_key
+    # No agency API key is printed: nothing accepts one until the agency API exists.
+    from backend.demo.seed import AGENCY_USERS, DEMO_PASSWORD, USERS
 
     click.echo(f"Demo log-ins (password for all: {DEMO_PASSWORD}):")
     for username, full_name, role in USERS:
         click.echo(f"  {username:<9} {role.value:<11} {full_name}")
     for code, (username, full_name) in AGENCY_USERS.items():
         click.echo(f"  {username:<9} {'agency':<11} {full_name} ({code})")
-    click.echo("Demo agency API keys: " + ", ".join(f"{c}={demo_api_key(c)}" for c in ("CA-LS",)))
 
 
 @click.command("seed-demo")
@@ -89,3 +91,42 @@ def create_user_command(username, role, full_name, office_code, password) -> Non
     db.session.add(user)
     db.session.commit()
     click.echo(f"Created {role} {username}.")
+
+
+def _user_named(username: str):
+    from sqlalchemy import func, select
+
+    from backend.models import User
+
+    user = db.session.execute(
+        select(User).where(func.lower(User.username) == username.strip().lower())
+    ).scalar_one_or_none()
+    if user is None:
+        raise click.ClickException(f"No user named {username}.")
+    return user
+
+
+@click.command("sign-out-everywhere")
+@click.argument("username")
+def sign_out_everywhere_command(username) -> None:
+    """End every log-in of USERNAME on every device (a lost or stolen phone)."""
+    from backend.auth.services import end_all_sessions
+
+    user = _user_named(username)
+    ended = end_all_sessions(user)
+    db.session.commit()
+    current_app.logger.info("sessions ended user_id=%s count=%s", user.id, ended)
+    click.echo(f"Signed {user.username} out of {ended} session(s).")
+
+
+@click.command("deactivate-user")
+@click.argument("username")
+def deactivate_user_command(username) -> None:
+    """Refuse USERNAME's log-ins from now on, and end those open on every device."""
+    from backend.auth.services import deactivate_user
+
+    user = _user_named(username)
+    ended = deactivate_user(user)
+    db.session.commit()
+    current_app.logger.info("user deactivated user_id=%s sessions_ended=%s", user.id, ended)
+    click.echo(f"Deactivated {user.username}; ended {ended} session(s).")

@@ -70,15 +70,26 @@ class Config:
         self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", self.ENV == "production")
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         self.REMEMBER_COOKIE_HTTPONLY = True
+        # A log-in lasts this long from the moment it is made (the server's record decides); the
+        # cookie carries the same Expires, so it survives the phone restarting.
         self.PERMANENT_SESSION_LIFETIME = _env_int("TRAO_SESSION_HOURS", 12) * 3600
+        # Re-sending the cookie on every request would only push its Expires past the server's.
+        self.SESSION_REFRESH_EACH_REQUEST = False
         self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
         self.WTF_CSRF_HEADERS = ["X-CSRFToken"]
         self.BABEL_DEFAULT_LOCALE = _env("TRAO_DEFAULT_LOCALE", "vi")
         self.BABEL_DEFAULT_TIMEZONE = self.TIMEZONE
         self.BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "backend" / "translations")
         self.LANGUAGES = ["vi", "en"]
+        # Where log-in attempts are counted: Redis when several workers or servers share the count.
         self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_KEY_PREFIX = _env("TRAO_RATELIMIT_PREFIX", "trao")
+        # Refused log-ins allowed per client address, and per account whatever the address.
         self.RATELIMIT_LOGIN = _env("TRAO_LOGIN_RATE", "10 per minute")
+        self.RATELIMIT_LOGIN_ACCOUNT = _env("TRAO_LOGIN_ACCOUNT_RATE", "10 per 15 minutes")
+        # Reverse proxies in front of Trao whose X-Forwarded-For/-Proto are believed. 0: none,
+        # the connection's address is the client's (any such header is a client's own claim).
+        self.TRAO_TRUSTED_PROXIES = _env_int("TRAO_TRUSTED_PROXIES", 0)
         self.RATELIMIT_HEADERS_ENABLED = True
         # One attempt: up to 6 photos of at most 8 MB, an authorisation photo and a signature.
         self.MAX_CONTENT_LENGTH = _env_int("TRAO_MAX_UPLOAD_MB", 64) * 1024 * 1024
@@ -138,6 +149,14 @@ class Config:
                 "TRAO_ALLOW_SQLITE", False
             ):
                 raise RuntimeError("Production needs DATABASE_URL (PostgreSQL).")
+            if self.RATELIMIT_STORAGE_URI.startswith("memory://") and not _env_bool(
+                "TRAO_ALLOW_MEMORY_RATELIMIT", False
+            ):
+                raise RuntimeError(
+                    "Production needs RATELIMIT_STORAGE_URI (e.g. redis://host:6379): with "
+                    "memory:// each worker counts log-in attempts alone. Set "
+                    "TRAO_ALLOW_MEMORY_RATELIMIT=1 to run a single worker on purpose."
+                )
 
     @property
     def demo_logins_allowed(self) -> bool:

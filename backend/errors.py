@@ -15,8 +15,24 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from backend.domain.errors import DomainError
+from backend.domain.i18n import N_
 
 STATUS_BY_KIND = {"invalid": 422, "conflict": 409, "forbidden": 403, "not_found": 404}
+# What a user reads for each domain error code, translated. The domain's own messages are
+# English detail for developers (the specifics are in `fields`); they never reach a user.
+DOMAIN_MESSAGES = {
+    "transition_not_allowed": N_("This cannot be done in the envelope's current state."),
+    "attempts_exhausted": N_(
+        "Every home delivery attempt has been made: the envelope must be held at the office."
+    ),
+    "invalid_envelope_code": N_("This is not a valid envelope code."),
+    "malformed_qr": N_("This is not a Trao envelope QR code."),
+    "forged_qr": N_("This envelope label is forged or damaged."),
+    "invalid_id_qr": N_("This is not a readable ID card QR code."),
+    "invalid_id_number": N_("This is not a valid identity document number."),
+    "recipient_not_allowed": N_("This result must be handed to the holder in person."),
+}
+DOMAIN_MESSAGE_UNKNOWN = N_("This is not allowed.")
 
 
 class AppError(Exception):
@@ -75,7 +91,8 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(err: DomainError):
         status = STATUS_BY_KIND.get(err.kind, 400)
-        return error_response(status, err.code, err.message, err.fields)
+        message = _(DOMAIN_MESSAGES.get(err.code, DOMAIN_MESSAGE_UNKNOWN))
+        return error_response(status, err.code, message, err.fields)
 
     @app.errorhandler(ValidationError)
     def _validation_error(err: ValidationError):

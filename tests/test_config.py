@@ -36,9 +36,33 @@ def test_production_wants_postgresql_and_secure_cookies(monkeypatch):
     with pytest.raises(RuntimeError, match="PostgreSQL"):
         Config().check()
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@db/trao")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://cache:6379")
     config = Config()
     config.check()
     assert config.SESSION_COOKIE_SECURE and not config.demo_logins_allowed
+
+
+def test_production_counts_log_ins_in_a_shared_store(monkeypatch):
+    """memory:// counts per worker: with four workers a guesser gets four times the tries."""
+    monkeypatch.setenv("TRAO_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@db/trao")
+    monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
+    monkeypatch.delenv("TRAO_ALLOW_MEMORY_RATELIMIT", raising=False)
+    with pytest.raises(RuntimeError, match="RATELIMIT_STORAGE_URI.*redis://"):
+        Config().check()
+    monkeypatch.setenv("TRAO_ALLOW_MEMORY_RATELIMIT", "1")  # one worker, on purpose
+    Config().check()
+    monkeypatch.delenv("TRAO_ALLOW_MEMORY_RATELIMIT")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://cache:6379")
+    Config().check()
+
+
+def test_trusted_proxies_default_to_none(monkeypatch):
+    monkeypatch.delenv("TRAO_TRUSTED_PROXIES", raising=False)
+    assert Config().TRAO_TRUSTED_PROXIES == 0
+    monkeypatch.setenv("TRAO_TRUSTED_PROXIES", "2")
+    assert Config().TRAO_TRUSTED_PROXIES == 2
 
 
 def test_keys_are_derived_per_purpose_unless_set(monkeypatch):

@@ -1,15 +1,20 @@
-"""Checking a log-in."""
+"""Checking a log-in, and the server-side sessions that make log-out final."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import secrets
+from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from werkzeug.security import generate_password_hash
 
 from backend.extensions import db
-from backend.models import User
+from backend.models import AuthSession, User
+
+SESSION_ID_BYTES = 16  # 128 bits: unguessable, and only its hash is stored
+SESSION_ID_KEY = "sid"  # where the signed Flask session keeps this log-in's id
 
 
 @cache
@@ -34,3 +39,65 @@ def authenticate(
         return None
     user.last_login_at = now
     return user
+
+
+def hash_session_id(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def start_session(user: User, *, now: datetime, lifetime: timedelta) -> str:
+    """Open a session for `user` until now + lifetime; return its id, for the signed cookie only.
+
+    The user's expired sessions are swept here, so the table stays as small as the live log-ins.
+    """
+    db.session.execute(
+        delete(AuthSession).where(AuthSession.user_id == user.id, AuthSession.expires_at <= now)
+    )
+    session_id = secrets.token_urlsafe(SESSION_ID_BYTES)
+    db.session.add(
+        AuthSession(
+            id_hash=hash_session_id(session_id),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    db.session.flush()
+    return session_id
+
+
+def session_user(user_id: int, session_id: str | None, *, now: datetime) -> User | None:
+    """The active user this unexpired session belongs to (one query), or None if it has ended."""
+    if not session_id:
+        return None
+    return db.session.execute(
+        select(User)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(
+            AuthSession.id_hash == hash_session_id(session_id),
+            AuthSession.expires_at > now,
+            User.id == user_id,
+            User.active.is_(True),
+        )
+    ).scalar_one_or_none()
+
+
+def end_session(session_id: str) -> None:
+    """End one log-in (this device's): every copy of its cookie is refused from now on."""
+    db.session.execute(
+        delete(AuthSession).where(AuthSession.id_hash == hash_session_id(session_id))
+    )
+    db.session.flush()
+
+
+def end_all_sessions(user: User) -> int:
+    """Sign `user` out on every device (a lost phone); return how many log-ins were ended."""
+    ended = db.session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
+    db.session.flush()
+    return ended.rowcount
+
+
+def deactivate_user(user: User) -> int:
+    """Refuse `user`'s log-ins from now on and end the ones open; return how many were ended."""
+    user.active = False
+    return end_all_sessions(user)

@@ -139,7 +139,7 @@ def seed_base(config: Config, now: datetime) -> PostOffice:
                 post_office=office,
                 created_at=now,
             )
-            # A fixed demo key, printed by `flask seed-demo`; production agencies get random ones.
+            # A fixed demo key (for the agency API to come); production agencies get random ones.
             agency.set_api_key(demo_api_key(code))
             db.session.add(agency)
             db.session.flush()

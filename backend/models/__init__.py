@@ -1,5 +1,6 @@
 """The database tables of Trao."""
 
+from backend.models.auth import AuthSession
 from backend.models.dossier import CodeSequence, Dossier, Envelope
 from backend.models.events import AppendOnlyError, Event, OutboxMessage, TrackingLink
 from backend.models.org import Agency, PostOffice, Role, User
@@ -8,6 +9,7 @@ from backend.models.types import utcnow
 
 __all__ = [
     "Agency",
+    "AuthSession",
     "AppendOnlyError",
     "CodeSequence",
     "DeliveryAttempt",

@@ -19,6 +19,15 @@ def test_login_page_is_in_vietnamese_by_default(client):
     assert 'lang="vi"' in page
 
 
+def test_head_of_the_login_page_answers_like_get(client, factory):
+    """Monitors and link checkers send HEAD: it is the page's GET without a body, never a 422."""
+    response = client.head("/login")
+    assert response.status_code == 200 and response.data == b""
+    assert response.headers["Content-Type"].startswith("text/html")
+    login(client, factory.user())
+    assert client.head("/login").status_code == 302
+
+
 def test_english_can_be_chosen_and_is_remembered(client):
     assert "Log in" in client.get("/login?lang=en").get_data(as_text=True)
     assert 'lang="en"' in client.get("/login").get_data(as_text=True)

@@ -69,6 +69,18 @@ def test_a_malformed_code_is_refused_with_a_reason(client, factory):
     assert response.status_code == 422
 
 
+def test_a_bad_label_code_is_explained_in_vietnamese(client, factory):
+    """The domain's English detail ("Invalid envelope code: …") never reaches the supervisor."""
+    supervisor, _ = _supervisor_with_envelopes(factory, 1)
+    login(client, supervisor)
+    for url in ("/console/envelopes/HC123/label.png", "/console/labels.pdf?code=XX00000000VN"):
+        response = client.get(url)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422
+        assert "Mã bưu gửi không hợp lệ." in page
+        assert "Invalid envelope code" not in page and "expected 13" not in page
+
+
 def test_no_envelopes_gives_a_clear_error(client, factory):
     supervisor = factory.user(Role.supervisor)
     login(client, supervisor)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from backend.demo.seed import DOSSIERS_PER_DAY, seed_base, seed_day
+from backend.demo.seed import DOSSIERS_PER_DAY, demo_api_key, seed_base, seed_day
 from backend.domain.codes import is_valid_envelope_code
 from backend.domain.routing import haversine_m
 from backend.extensions import db
@@ -137,6 +137,8 @@ def test_seed_demo_command_prints_the_logins(app):
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
     assert "giamsat" in result.output and "buuta1" in result.output and "demo1234" in result.output
+    # Nothing accepts an agency API key yet: printing one would only invite a failed try.
+    assert "API key" not in result.output and demo_api_key("CA-LS") not in result.output
     again = app.test_cli_runner().invoke(args=["seed-demo"])
     assert "already exists" in again.output
 

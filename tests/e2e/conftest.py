@@ -12,7 +12,8 @@ What a test gets:
 - ``context`` / ``page`` (function): a fresh browser context on the live server (``base_url`` set,
   so ``page.goto("/login")`` works), Vietnamese locale and Vietnam's time zone. Every request to a
   host other than 127.0.0.1/localhost is aborted and fails the test at teardown, and so does an
-  exception inside the app. Context options per test:
+  exception inside the app, and so does any breach of the Content-Security-Policy (``CspWatch``:
+  the whole browser suite proves the policy lets the app work). Context options per test:
   ``@pytest.mark.browser_context_args(viewport=..., is_mobile=True)`` (pytest-playwright's marker).
 
 pytest-playwright's command-line options for artefacts (``--tracing``, ``--screenshot``,
@@ -25,6 +26,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,7 +35,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask, got_request_exception
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route
+from playwright.sync_api import Browser, BrowserContext, Error, Page, Playwright, Route
 from werkzeug.serving import make_server
 
 from backend import clock
@@ -186,10 +188,40 @@ class OffsiteGuard:
             route.abort("blockedbyclient")
 
 
+class CspWatch:
+    """Remembers every breach of the Content-Security-Policy in a context's pages.
+
+    Two witnesses: the page's `securitypolicyviolation` events (reported on the console by an
+    init script) and Chromium's own "Refused to … Content Security Policy" console messages.
+    """
+
+    REPORTER = """
+        addEventListener("securitypolicyviolation", (e) => console.error(
+            `CSP violation: ${e.effectiveDirective} blocked ${e.blockedURI || "inline"}` +
+            ` in ${e.sourceFile || e.documentURI}:${e.lineNumber}`), true);
+    """
+
+    def __init__(self) -> None:
+        self.violations: list[str] = []
+
+    def attach(self, context: BrowserContext) -> CspWatch:
+        context.add_init_script(self.REPORTER)
+        context.on("console", self._console)
+        return self
+
+    def _console(self, message) -> None:
+        text = message.text
+        if text.startswith("CSP violation:") or (
+            text.startswith("Refused to") and "Content Security Policy" in text
+        ):
+            self.violations.append(text)
+
+
 @pytest.fixture
 def open_context(new_context, live_server: LiveServer) -> Iterator[Callable[..., BrowserContext]]:
     """Open a browser context on the live server, guarded; keyword arguments as `new_context`."""
     guards: list[OffsiteGuard] = []
+    watches: list[CspWatch] = []
     errors_before = len(live_server.errors)
 
     def _open(**kwargs) -> BrowserContext:
@@ -197,15 +229,19 @@ def open_context(new_context, live_server: LiveServer) -> Iterator[Callable[...,
         guard = OffsiteGuard()
         context.route("**/*", guard)
         guards.append(guard)
+        watches.append(CspWatch().attach(context))
         return context
 
     yield _open
     blocked = [url for guard in guards for url in guard.blocked]
     errors = live_server.errors[errors_before:]
+    violations = [v for watch in watches for v in watch.violations]
     if blocked:
         pytest.fail("The app must never need the internet; it requested:\n" + "\n".join(blocked))
     if errors:
         pytest.fail(f"The app raised during the test: {errors!r}")
+    if violations:
+        pytest.fail("The Content-Security-Policy refused:\n" + "\n".join(violations))
 
 
 @pytest.fixture
@@ -229,6 +265,25 @@ def login_as(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
     form.locator("#password").fill(password)
     form.locator("button[type=submit]").click()
     page.wait_for_load_state()
+
+
+def wait_for_js(page: Page, expression: str, timeout: float = 20000) -> None:
+    """Wait until `expression` (a promise is awaited) is truthy in the page.
+
+    Use it instead of `page.wait_for_function`, which evaluates its predicate with `eval` in the
+    page: the app's Content-Security-Policy refuses that (EvalError). `page.evaluate` is not.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        try:
+            if page.evaluate(expression):
+                return
+        except Error as err:  # a navigation replaced the page's context: ask the next one
+            if "context was destroyed" not in str(err) and "navigat" not in str(err):
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout:.0f} ms: {expression}")
+        page.wait_for_timeout(100)
 
 
 def logout(page: Page) -> None:

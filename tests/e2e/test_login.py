@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import PHONE, login_as, logout, save_screenshot
+from tests.e2e.conftest import PHONE, CspWatch, login_as, logout, save_screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -101,3 +101,27 @@ def test_the_run_fits_a_phone_and_its_buttons_fit_a_thumb(page: Page):
         f"phone {phone_width}"
     )
     save_screenshot(page, "app")
+
+
+def test_the_browser_enforces_the_content_security_policy_and_the_suite_sees_a_breach(
+    new_context, live_server
+):
+    """An injected inline script and style are refused, and CspWatch reports both: so the whole
+    browser suite passing with the watch on proves the app needs nothing the policy refuses."""
+    context = new_context(base_url=live_server.url)
+    watch = CspWatch().attach(context)
+    page = context.new_page()
+    page.goto("/login")
+    with page.expect_console_message(lambda m: m.text.startswith("CSP violation")):
+        page.evaluate(
+            """() => {
+                const s = document.createElement("script");
+                s.textContent = "window.inlineRan = true";
+                document.head.append(s);
+            }"""
+        )
+    with page.expect_console_message(lambda m: m.text.startswith("CSP violation")):
+        page.evaluate("() => document.body.setAttribute('style', 'background: red')")
+    assert page.evaluate("() => window.inlineRan") is None
+    assert any("script-src" in v for v in watch.violations), watch.violations
+    assert any("style-src" in v for v in watch.violations), watch.violations

@@ -19,7 +19,7 @@ from backend.domain.codes import make_envelope_code
 from backend.domain.envelope_qr import sign_envelope_qr
 from backend.extensions import db
 from backend.models import DeliveryAttempt
-from tests.e2e.conftest import PHONE, login_as, save_screenshot
+from tests.e2e.conftest import PHONE, login_as, save_screenshot, wait_for_js
 from tests.e2e.qrcam import write_qr_y4m
 
 CAMERA = Path(tempfile.gettempdir()) / f"trao-pwa-flow-{os.getpid()}.y4m"
@@ -41,7 +41,7 @@ pytestmark = [
 def open_app(page: Page) -> list[dict]:
     """Log in as buuta1, wait for the service worker and the run; return the open stops."""
     login_as(page, "buuta1")
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=20000)
+    wait_for_js(page, "navigator.serviceWorker.controller !== null")
     expect(page.locator("ol.stops > li").first).to_be_visible()
     data = page.evaluate("fetch('/api/v1/runs/today').then(r => r.json())")
     return [s for r in data["runs"] for s in r["stops"] if s["state"] == "out_for_delivery"]

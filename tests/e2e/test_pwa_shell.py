@@ -15,9 +15,11 @@ from tests.e2e.conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,
     PHONE,
+    CspWatch,
     OffsiteGuard,
     login_as,
     save_screenshot,
+    wait_for_js,
 )
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +29,7 @@ def open_app(page: Page) -> None:
     """Log in as a postman and wait until the service worker controls the app and the run shows."""
     login_as(page, "buuta1")
     expect(page).to_have_url(re.compile(r"/app$"))
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=20000)
+    wait_for_js(page, "navigator.serviceWorker.controller !== null")
     expect(page.locator("ol.stops > li").first).to_be_visible()
 
 
@@ -69,6 +71,7 @@ def test_the_service_worker_is_served_from_the_root_and_precaches_the_whole_shel
         "/manifest.webmanifest",
         "/static/css/app.css",
         "/static/js/app.js",
+        "/static/js/lang.js",
         "/static/js/outbox.js",
         "/static/vendor/zxing_reader.wasm",
         "/static/vendor/barcode-detector.js",
@@ -144,9 +147,11 @@ def persistent_context(playwright: Playwright, tmp_path, live_server):
     )
     guard = OffsiteGuard()
     context.route("**/*", guard)
+    watch = CspWatch().attach(context)
     yield context
     context.close()
     assert not guard.blocked, guard.blocked
+    assert not watch.violations, watch.violations
 
 
 def test_the_app_is_installable(persistent_context: BrowserContext):
@@ -187,9 +192,7 @@ def test_transfer_sizes_of_a_first_and_a_repeat_load(page: Page, live_server, ca
     live_server.app.wsgi_app = counter
     try:
         open_app(page)
-        page.wait_for_function(
-            "navigator.serviceWorker.ready.then(r => r.active.state === 'activated')"
-        )
+        wait_for_js(page, "navigator.serviceWorker.ready.then(r => r.active.state === 'activated')")
         page.wait_for_timeout(500)
         first = counter.take()
         page.reload()
@@ -239,7 +242,7 @@ def test_a_new_version_is_offered_and_taken_on_reload_and_the_outbox_survives(
     with page.expect_event("load"):
         page.get_by_test_id("update-reload").click()
     expect(page.locator("ol.stops > li").first).to_be_visible()
-    page.wait_for_function("caches.keys().then(k => k.length === 1 && k[0].endsWith('9.9.9-test'))")
+    wait_for_js(page, "caches.keys().then(k => k.length === 1 && k[0].endsWith('9.9.9-test'))")
     assert old != page.evaluate("caches.keys()")
     expect(page.get_by_test_id("pending-count")).to_have_attribute("data-count", "1")
     expect(page.get_by_test_id("login-again")).to_be_visible()

@@ -1,0 +1,79 @@
+"""What guards every response and every log-in: security headers, the client's address behind
+a reverse proxy, and the keys the log-in limits count by."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import Flask, Response, current_app, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from backend.config import derive_key
+
+# No inline script or style anywhere, and nothing from another origin. The QR decoder compiles
+# its wasm ('wasm-unsafe-eval'); the camera's video and the photos taken are blob:/mediastream:.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "style-src 'self'",
+        "img-src 'self' blob:",
+        "media-src 'self' blob: mediastream:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+# A year of HTTPS only, sent in production (served behind HTTPS). Subdomains are the
+# operator's to decide, so they are left out.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"
+
+
+def register_security(app: Flask) -> None:
+    """Trust the configured number of proxies for the client's address, and set the headers."""
+    proxies = app.config["TRAO_TRUSTED_PROXIES"]
+    if proxies:
+        # Each trusted proxy appends the address it saw; more than that would let a client
+        # choose its own address (and its own log-in bucket) with a forged header.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+    app.after_request(security_headers)
+
+
+def security_headers(response: Response) -> Response:
+    """Headers every response carries; `no-store` unless the view chose its caching."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    if current_app.config["TRAO_CONFIG"].ENV == "production":
+        headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
+    # Pages and API answers carry names, phones and addresses: no cache may keep them. What may
+    # be cached says so itself (static files, the app shell, the service worker, icons).
+    if "Cache-Control" not in headers:
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _bucket(kind: str, value: str) -> str:
+    """A rate-limit key that names no one: the limiter's store and its log see only a digest."""
+    key = derive_key(current_app.config["SECRET_KEY"], "rate-limit")
+    return f"{kind}:{hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32]}"
+
+
+def client_address_key() -> str:
+    """The client's address (read through the trusted proxies), as a rate-limit key."""
+    return _bucket("addr", request.remote_addr or "")
+
+
+def login_account_key() -> str:
+    """The account a log-in names, as a rate-limit key (known usernames or not: no enumeration)."""
+    return _bucket("account", (request.form.get("username") or "").strip().lower())
+
+
+def failed_login(response: Response) -> bool:
+    """Only refused log-ins count: a post office's postmen share an address at 7 a.m."""
+    return response.status_code == 401
