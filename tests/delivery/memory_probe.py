@@ -59,7 +59,8 @@ def main() -> None:
     from tests.conftest import Factory, login, make_test_app
     from tests.delivery.helpers import default_files, delivered_meta, make_run, post_attempt
 
-    app = make_test_app(STORAGE_URL=tempfile.mkdtemp(prefix="trao-memory-probe-"))
+    # Its own database in memory: never the suite's (TEST_DATABASE_URL), which it would fill.
+    app = make_test_app("sqlite://", STORAGE_URL=tempfile.mkdtemp(prefix="trao-memory-probe-"))
     from backend.extensions import db
 
     with app.app_context():

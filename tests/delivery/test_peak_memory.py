@@ -6,6 +6,7 @@ now (seven 1600 px photos of noise and a 2400 px signature, 15 MB sent) raises i
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ def probe(*args: str) -> dict:
         capture_output=True,
         text=True,
         timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "TEST_DATABASE_URL"},
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
