@@ -500,7 +500,7 @@ def drive(
     process.returncode = os.waitstatus_to_exitcode(status)
     app_cpu = _cpu_seconds(workers) - app_before
     db_cpu = _cpu_seconds(_postgres_pids()) - db_before
-    line = next((l for l in out.splitlines() if l.startswith("WRK_JSON ")), None)
+    line = next((s for s in out.splitlines() if s.startswith("WRK_JSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk failed: {out}\n{process.stderr.read()}")
     result = json.loads(line.removeprefix("WRK_JSON "))
