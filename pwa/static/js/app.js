@@ -6,7 +6,7 @@ import { Outbox, makeEntry } from "./outbox.js";
 import { buildMeta } from "./attempts.js";
 import { matchEnvelopeScan, normaliseEnvelopeCode } from "./codes.js";
 import { sha256Hex } from "./format.js";
-import { allStops, applyReceipt, shownRejected } from "./run-state.js";
+import { allStops, applyReceipt, shownRejected, stopStatus } from "./run-state.js";
 import { CameraView, cameraErrorKey } from "./ui/camera.js";
 import { RunList } from "./ui/run-list.js";
 import { StopView } from "./ui/stop-view.js";
@@ -221,8 +221,16 @@ function typedCode(text, onStop = null) {
 
 // --- Saving an attempt -----------------------------------------------------------------------
 
+/** The stop as the run holds it now (the run may have been reloaded since its screen opened). */
+function currentStop(stop) {
+  return allStops(state.runData).find((s) => s.stop_id === stop.stop_id) ?? stop;
+}
+
 async function saveAttempt({ stop, outcome, recipient, note, fees, strokes, position, reasonCode, files }) {
-  const meta = buildMeta({ stop, scan: state.scan, outcome, recipient, note, fees, strokes, position, reasonCode });
+  // The server takes an attempt only as the envelope's next: the stop's number plus those of its
+  // attempts still waiting in the outbox.
+  const attemptNumber = stopStatus(currentStop(stop), state.entries).attemptNumber;
+  const meta = buildMeta({ stop, scan: state.scan, outcome, attemptNumber, recipient, note, fees, strokes, position, reasonCode });
   for (const file of files) file.sha256 ??= await sha256Hex(file.blob);
   await outbox.add(makeEntry({ userId: state.user.id, meta, files }));
   await refreshEntries();
