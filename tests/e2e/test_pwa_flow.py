@@ -354,7 +354,11 @@ def test_a_holder_with_a_passport_instead_of_the_id_card(page: Page, live_server
     expect(result).to_have_attribute("data-match", "weak")
     sign(page)
     take_photo(page)
+    # A passport is at best a weak match: the postman must confirm the person before handing over.
     confirm = page.get_by_test_id("confirm-delivery")
+    expect(confirm).to_be_disabled()
+    expect(page.get_by_test_id("deliver-missing")).to_contain_text("đánh dấu ô xác nhận")
+    page.get_by_test_id("weak-confirm").check()
     expect(confirm).to_be_enabled()
     confirm.click()
     synced(page, stop, "delivered")
@@ -363,6 +367,7 @@ def test_a_holder_with_a_passport_instead_of_the_id_card(page: Page, live_server
     assert attempt is not None and attempt.id_document_type == "passport"
     assert attempt.id_check_method == "typed" and attempt.number_match is None
     assert attempt.name_match == "exact" and attempt.id_last4 == "4567"
+    assert "weak_identity" in attempt.review_flags and attempt.needs_review
 
 
 def test_a_representative_needs_the_authorisation_photo(page: Page, live_server):
@@ -442,16 +447,18 @@ def test_an_attempt_the_server_refuses_stays_visible_with_its_reason(page: Page,
     other.set_offline(False)
     rejected = stop_item(phone_b, stop).get_by_test_id("stop-rejected")
     expect(rejected).to_be_visible(timeout=15000)
+    # Phone B counted its attempt as the envelope's first: phone A's got in first, so B's is
+    # out of date (the app sends every attempt's number).
     expect(rejected.get_by_test_id("rejected-reason")).to_have_text(
-        "Máy chủ từ chối lượt phát này: Bưu gửi đã được ghi nhận trước đó (có thể từ máy khác) "
-        "nên máy chủ không nhận thêm lượt phát này. Bấm “Đã xem, bỏ qua”."
+        "Máy chủ từ chối lượt phát này: Máy khác đã ghi nhận một lượt phát của bưu gửi này trước "
+        "lượt này, nên máy chủ không nhận. Hỏi bưu cục xem bưu gửi đang ở đâu, rồi bấm “Đã xem, bỏ qua”."
     )
     # The app has words for this code; the code and the server's English are not in the postman's
     # face, only in the folded details for support.
-    for raw in ("is not allowed", "transition_not_allowed"):
+    for raw in ("attempts changed", "attempt_out_of_date"):
         expect(rejected).not_to_contain_text(raw, use_inner_text=True)
     support = rejected.get_by_test_id("rejected-support")
-    expect(support.get_by_text("transition_not_allowed")).to_be_hidden()
+    expect(support.get_by_text("attempt_out_of_date")).to_be_hidden()
     badge = stop_item(phone_b, stop).get_by_test_id("stop-status")
     expect(badge).to_have_attribute("data-status", "refused")
     expect(badge).to_have_text("Bị từ chối")
@@ -469,7 +476,7 @@ def test_an_attempt_the_server_refuses_stays_visible_with_its_reason(page: Page,
     stop_item(phone_b, stop).scroll_into_view_if_needed()
     save_screenshot(phone_b, "pwa-rejected")
     support.locator("summary").click()
-    expect(support.get_by_text("transition_not_allowed")).to_be_visible()
+    expect(support.get_by_text("attempt_out_of_date")).to_be_visible()
 
     # "Send again": the attempt goes back to the server, which refuses it again.
     card = stop_item(phone_b, stop)
@@ -523,4 +530,4 @@ def test_an_attempt_the_server_refuses_stays_visible_with_its_reason(page: Page,
         })""",
         attempt_id,
     )
-    assert kept == {"state": "dismissed", "code": "transition_not_allowed", "files": 0}
+    assert kept == {"state": "dismissed", "code": "attempt_out_of_date", "files": 0}
