@@ -531,3 +531,150 @@ def test_an_attempt_the_server_refuses_stays_visible_with_its_reason(page: Page,
         attempt_id,
     )
     assert kept == {"state": "dismissed", "code": "attempt_out_of_date", "files": 0}
+
+
+def attempts_of(live_server, code: str) -> list[tuple[int, str]]:
+    """The envelope's attempts on the server as (number, outcome), in order, and its state."""
+    from backend.models import Envelope
+
+    with live_server.app.app_context():
+        envelope = db.session.execute(db.select(Envelope).filter_by(code=code)).scalar_one()
+        rows = db.session.execute(
+            db.select(DeliveryAttempt)
+            .filter_by(envelope_id=envelope.id)
+            .order_by(DeliveryAttempt.attempt_number)
+        ).scalars()
+        found = [(a.attempt_number, a.outcome) for a in rows], envelope.state.value
+        db.session.expunge_all()
+        return found
+
+
+def counts(page: Page) -> dict[str, str]:
+    return {
+        k: page.get_by_test_id(f"count-{k}").inner_text() for k in ("delivered", "failed", "left")
+    }
+
+
+def deliver_identified(page: Page, stop: dict) -> None:
+    """On the delivery screen: the holder's card scanned, signed, photographed, confirmed."""
+    page.get_by_test_id("deliver").click()
+    scan(page, "id-scan", card_qr(stop))
+    expect(page.get_by_test_id("id-result")).to_have_attribute("data-match", "match")
+    sign(page)
+    take_photo(page)
+    page.get_by_test_id("confirm-delivery").click()
+    expect(page.get_by_test_id("screen-run")).to_be_visible()
+
+
+def test_a_failed_stop_is_tried_again_on_the_run_and_delivered(
+    page: Page, context: BrowserContext, live_server
+):
+    """The citizen calls back: "Phát lại" opens identification again; the delivery is sent as
+    the envelope's second attempt, and the stop, the list and the counts say delivered."""
+    stops = open_app(page)
+    stop = pick(stops, USED, attempts_made=0, attempts_left=2)
+    before = counts(page)
+    record_failure(page, stop, "not_home")
+    synced(page, stop, "failed")
+    item = stop_item(page, stop)
+    page.get_by_test_id("finished-toggle").click()
+    item.get_by_test_id("stop-open").click()
+    screen = page.get_by_test_id("screen-stop")
+    expect(screen.get_by_test_id("stop-done")).to_contain_text("Còn 1 lần phát tại nhà")
+    expect(screen.get_by_test_id("deliver")).to_be_disabled()
+    again = screen.get_by_test_id("try-again")
+    expect(again).to_have_text("↻ Phát lại")
+    assert again.bounding_box()["height"] >= 56
+    expect(screen).to_contain_text("lần phát 2/2")
+    save_screenshot(page, "retry-offered", full_page=True)
+
+    again.click()
+    expect(screen.get_by_test_id("retrying")).to_contain_text("Phát lại — lần phát 2/2")
+    expect(screen.get_by_test_id("stop-done")).to_have_count(0)
+    expect(screen.get_by_test_id("deliver")).to_be_disabled()  # identify the envelope first
+    page.get_by_test_id("stop-code-input").fill(stop["envelope_code"])
+    page.get_by_test_id("stop-code-submit").click()
+    expect(screen.get_by_test_id("envelope-identified")).to_be_visible()
+    expect(screen.get_by_test_id("retrying")).to_be_visible()
+    save_screenshot(page, "retry-identified", full_page=True)
+    context.set_offline(True)  # first as saved on the phone, waiting to sync
+    deliver_identified(page, stop)
+    badge = item.get_by_test_id("stop-status")
+    expect(badge).to_have_text("Đã phát · chờ đồng bộ")
+    delivered = int(before["delivered"].split(": ")[1]) + 1
+    expect(page.get_by_test_id("count-delivered")).to_have_text(f"Đã phát: {delivered}")
+    expect(page.get_by_test_id("count-failed")).to_have_text(before["failed"])
+    assert attempts_of(live_server, stop["envelope_code"]) == ([(1, "failed")], "attempt_failed")
+
+    context.set_offline(False)
+    synced(page, stop, "delivered")
+    assert attempts_of(live_server, stop["envelope_code"]) == (
+        [(1, "failed"), (2, "delivered")],
+        "delivered",
+    )
+    expect(page.get_by_test_id("count-delivered")).to_have_text(f"Đã phát: {delivered}")
+    expect(page.get_by_test_id("count-failed")).to_have_text(before["failed"])
+    page.reload()  # the server's run says the same
+    synced(page, stop, "delivered")
+    expect(page.get_by_test_id("count-delivered")).to_have_text(f"Đã phát: {delivered}")
+    page.get_by_test_id("finished-toggle").click()
+    item.get_by_test_id("stop-open").click()
+    expect(screen.get_by_test_id("stop-done")).to_have_text("Bưu gửi này đã được phát.")
+    expect(screen.get_by_test_id("try-again")).to_have_count(0)
+
+
+def test_offline_a_failure_and_its_retry_are_sent_in_turn_as_attempts_1_and_2(
+    page: Page, context: BrowserContext, live_server
+):
+    """No signal all along: the retry counts the failure waiting in the outbox."""
+    stops = open_app(page)
+    stop = pick(stops, USED, attempts_made=0, attempts_left=2)
+    context.set_offline(True)
+    record_failure(page, stop, "not_home")
+    item = stop_item(page, stop)
+    expect(item.get_by_test_id("stop-status")).to_have_text("Không thành công · chờ đồng bộ")
+    page.get_by_test_id("finished-toggle").click()
+    item.get_by_test_id("stop-open").click()
+    screen = page.get_by_test_id("screen-stop")
+    screen.get_by_test_id("try-again").click()
+    expect(screen.get_by_test_id("retrying")).to_contain_text("lần phát 2/2")
+    page.get_by_test_id("stop-code-input").fill(stop["envelope_code"])
+    page.get_by_test_id("stop-code-submit").click()
+    deliver_identified(page, stop)
+    expect(page.get_by_test_id("pending-count")).to_have_attribute("data-count", "2")
+    expect(item.get_by_test_id("stop-status")).to_have_text("Đã phát · chờ đồng bộ")
+    context.set_offline(False)
+    expect(page.get_by_test_id("pending-count")).to_have_attribute("data-count", "0", timeout=15000)
+    synced(page, stop, "delivered")
+    expect(item.get_by_test_id("stop-rejected")).to_have_count(0)
+    assert attempts_of(live_server, stop["envelope_code"]) == (
+        [(1, "failed"), (2, "delivered")],
+        "delivered",
+    )
+
+
+def test_no_try_again_once_the_home_attempts_are_spent(
+    page: Page, context: BrowserContext, live_server
+):
+    from tests.e2e.test_pwa_truth import update_envelope
+
+    stops = open_app(page)
+    stop = pick(stops, USED, attempts_made=0)
+    update_envelope(live_server, stop["envelope_code"], attempts_made=1)  # one made another day
+    page.reload()
+    item = stop_item(page, stop)
+    expect(item.get_by_test_id("stop-attempt")).to_have_text("Lần phát 2/2")
+    context.set_offline(True)
+    record_failure(page, stop, "not_home")
+    page.get_by_test_id("finished-toggle").click()
+    screen = page.get_by_test_id("screen-stop")
+    for pending in (True, False):  # waiting to sync, then synced
+        if not pending:
+            context.set_offline(False)
+            synced(page, stop, "failed")
+        item.get_by_test_id("stop-open").click()
+        expect(screen.get_by_test_id("stop-done")).to_contain_text("Đã hết 2 lần phát tại nhà")
+        expect(screen.get_by_test_id("try-again")).to_have_count(0)
+        expect(screen.get_by_test_id("deliver")).to_be_disabled()
+        page.get_by_test_id("back").click()
+    assert attempts_of(live_server, stop["envelope_code"])[0] == [(2, "failed")]
