@@ -678,3 +678,70 @@ def test_no_try_again_once_the_home_attempts_are_spent(
         expect(screen.get_by_test_id("deliver")).to_be_disabled()
         page.get_by_test_id("back").click()
     assert attempts_of(live_server, stop["envelope_code"])[0] == [(2, "failed")]
+
+
+INK_BOX = """c => {
+    // The strokes' extent in CSS pixels, from the dark pixels drawn on the canvas.
+    const { width, height } = c;
+    const data = c.getContext("2d").getImageData(0, 0, width, height).data;
+    let [x0, y0, x1, y1] = [Infinity, Infinity, -1, -1];
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+        const i = (y * width + x) * 4;
+        if (data[i] < 100 && data[i + 1] < 100 && data[i + 2] < 100) {
+            x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y);
+        }
+    }
+    const ratio = width / c.offsetWidth;
+    return { ratio, width, height, cssWidth: c.offsetWidth, cssHeight: c.offsetHeight,
+             ink: [x0, y0, x1, y1].map((v) => v / ratio) };
+}"""
+
+
+@pytest.mark.browser_context_args(
+    **{**PHONE, "device_scale_factor": 4}, geolocation=POSITION, permissions=["geolocation"]
+)
+def test_a_dense_screen_makes_a_signature_the_server_takes(page: Page, live_server):
+    """At 4 device pixels per CSS pixel the canvas is drawn at 3 (never over 2400 px a side),
+    the strokes land where they were drawn, stay there when the canvas is resized, and the PNG
+    is accepted as it was made."""
+    from PIL import Image
+
+    from backend.storage import get_storage
+
+    stops = open_app(page)
+    assert page.evaluate("devicePixelRatio") == 4
+    stop = pick(stops, USED)
+    page.get_by_test_id("code-input").fill(stop["envelope_code"])
+    page.get_by_test_id("code-submit").click()
+    page.get_by_test_id("deliver").click()
+    pad = page.get_by_test_id("signature-pad")
+    sign(page)  # a zigzag from 30 to 240 px across, 95 to 145 px down the box
+    before = pad.evaluate(INK_BOX)
+    assert before["width"] == int(before["cssWidth"] * 3) <= 2400
+    assert before["height"] == int(before["cssHeight"] * 3) <= 2400
+    x0, y0, x1, y1 = before["ink"]
+    # (the pad smooths and thins the points: the last few pixels of the zigzag may not be drawn)
+    assert abs(x0 - 30) < 8 and 200 < x1 < 248 and abs(y0 - 95) < 8 and abs(y1 - 145) < 8, before
+
+    page.set_viewport_size({"width": 600, "height": 740})  # the phone turned: a wider box
+    page.wait_for_function(
+        "w => document.querySelector('[data-testid=signature-pad]').width !== w",
+        arg=before["width"],
+    )
+    after = pad.evaluate(INK_BOX)
+    assert after["width"] == int(after["cssWidth"] * 3) > before["width"]
+    assert all(abs(a - b) < 3 for a, b in zip(after["ink"], before["ink"], strict=True)), (
+        before,
+        after,
+    )
+
+    scan(page, "id-scan", card_qr(stop))
+    expect(page.get_by_test_id("id-result")).to_have_attribute("data-match", "match")
+    take_photo(page)
+    page.get_by_test_id("confirm-delivery").click()
+    synced(page, stop, "delivered")
+    attempt = postman_attempts(live_server)[stop["envelope_code"]]
+    (signature,) = [f for f in attempt.files if f.kind == "signature"]
+    with get_storage(live_server.app).open(signature.sha256) as data:
+        png = Image.open(data)
+        assert png.size == (after["width"], after["height"])

@@ -1,7 +1,7 @@
 // The identity papers' numbers and how a passport checks the holder: the JS mirror of idnum.py.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DOCUMENT_TYPES, buildMeta, checkHolder, documentMatch, normaliseDocumentNumber } from "../../pwa/static/js/attempts.js";
+import { DOCUMENT_TYPES, SIGNATURE_MAX_RATIO, SIGNATURE_MAX_SIDE, buildMeta, checkHolder, documentMatch, normaliseDocumentNumber, signatureCanvasSize, signatureRatio } from "../../pwa/static/js/attempts.js";
 
 const RECIPIENT = { name: "Nguyễn Văn An", id_last4: "3456" };
 
@@ -100,4 +100,23 @@ test("VNeID sends the last four digits and no number; the others the number and 
   // A failure carries no recipient at all.
   assert.equal(buildMeta({ stop: STOP, scan: { method: "typed" }, outcome: "failed", attemptNumber: 1,
     recipient: { name: "x", id_check_method: "typed" } }).recipient, null);
+});
+
+test("the signature canvas never exceeds the server's 2400 px a side, nor 3 pixels per CSS pixel", () => {
+  // A 360 px phone: its own ratio up to 3.
+  assert.equal(signatureRatio(2, 328, 220), 2);
+  assert.equal(signatureRatio(4, 328, 220), 3);
+  assert.equal(signatureRatio(0.5, 328, 220), 1);
+  assert.equal(signatureRatio(undefined, 328, 220), 1);
+  // A wide box (a tablet, or zoomed out): the side caps the ratio.
+  assert.equal(signatureRatio(3, 1200, 220), 2);
+  assert.equal(signatureRatio(8, 3000, 220), 0.8);
+  assert.equal(signatureRatio(4, 300, 1000), 2.4);
+  for (const [dpr, w, hgt] of [[4, 328, 220], [5.5, 701, 220], [3, 1200, 220], [12, 999, 333], [2.75, 873, 220], [8, 3000, 3000]]) {
+    const size = signatureCanvasSize(dpr, w, hgt);
+    assert.ok(size.width <= SIGNATURE_MAX_SIDE && size.height <= SIGNATURE_MAX_SIDE, JSON.stringify({ dpr, w, hgt, size }));
+    assert.ok(size.ratio <= SIGNATURE_MAX_RATIO);
+    assert.equal(size.width, Math.floor(w * size.ratio));
+  }
+  assert.deepEqual(signatureCanvasSize(4, 328, 220), { ratio: 3, width: 984, height: 660 });
 });

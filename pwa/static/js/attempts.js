@@ -84,6 +84,32 @@ export function buildMeta({ stop, scan, outcome, attemptNumber, recipient = null
   };
 }
 
+// The server refuses a signature PNG with a side over TRAO_SIGNATURE_MAX_SIDE (2400 px by
+// default): the canvas is never made larger. Past 3 device pixels per CSS pixel a signature
+// gains nothing but bytes (phones reach 4, and more under the browser's zoom).
+export const SIGNATURE_MAX_SIDE = 2400;
+export const SIGNATURE_MAX_RATIO = 3;
+
+/**
+ * Device pixels per CSS pixel for a signature canvas of cssWidth × cssHeight: the screen's
+ * devicePixelRatio (at least 1, so it stays sharp), at most SIGNATURE_MAX_RATIO, and small
+ * enough that neither side exceeds SIGNATURE_MAX_SIDE.
+ */
+export function signatureRatio(devicePixelRatio, cssWidth, cssHeight) {
+  const wanted = Math.max(Number(devicePixelRatio) || 1, 1);
+  const caps = [SIGNATURE_MAX_RATIO];
+  if (cssWidth > 0) caps.push(SIGNATURE_MAX_SIDE / cssWidth);
+  if (cssHeight > 0) caps.push(SIGNATURE_MAX_SIDE / cssHeight);
+  return Math.min(wanted, ...caps);
+}
+
+/** The canvas's size in device pixels for that ratio: never a side over SIGNATURE_MAX_SIDE. */
+export function signatureCanvasSize(devicePixelRatio, cssWidth, cssHeight) {
+  const ratio = signatureRatio(devicePixelRatio, cssWidth, cssHeight);
+  const side = (css) => Math.min(SIGNATURE_MAX_SIDE, Math.max(1, Math.floor(css * ratio)));
+  return { ratio, width: side(cssWidth), height: side(cssHeight) };
+}
+
 /** signature_pad's data as strokes of points {x, y, t} (CSS pixels, ms since the epoch). */
 export function padToStrokes(data) {
   return data.map((group) =>
