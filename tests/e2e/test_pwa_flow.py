@@ -354,7 +354,11 @@ def test_a_holder_with_a_passport_instead_of_the_id_card(page: Page, live_server
     expect(result).to_have_attribute("data-match", "weak")
     sign(page)
     take_photo(page)
+    # A passport is at best a weak match: the postman must confirm the person before handing over.
     confirm = page.get_by_test_id("confirm-delivery")
+    expect(confirm).to_be_disabled()
+    expect(page.get_by_test_id("deliver-missing")).to_contain_text("đánh dấu ô xác nhận")
+    page.get_by_test_id("weak-confirm").check()
     expect(confirm).to_be_enabled()
     confirm.click()
     synced(page, stop, "delivered")
@@ -363,6 +367,7 @@ def test_a_holder_with_a_passport_instead_of_the_id_card(page: Page, live_server
     assert attempt is not None and attempt.id_document_type == "passport"
     assert attempt.id_check_method == "typed" and attempt.number_match is None
     assert attempt.name_match == "exact" and attempt.id_last4 == "4567"
+    assert "weak_identity" in attempt.review_flags and attempt.needs_review
 
 
 def test_a_representative_needs_the_authorisation_photo(page: Page, live_server):
@@ -442,16 +447,18 @@ def test_an_attempt_the_server_refuses_stays_visible_with_its_reason(page: Page,
     other.set_offline(False)
     rejected = stop_item(phone_b, stop).get_by_test_id("stop-rejected")
     expect(rejected).to_be_visible(timeout=15000)
+    # Phone B counted its attempt as the envelope's first: phone A's got in first, so B's is
+    # out of date (the app sends every attempt's number).
     expect(rejected.get_by_test_id("rejected-reason")).to_have_text(
-        "Máy chủ từ chối lượt phát này: Bưu gửi đã được ghi nhận trước đó (có thể từ máy khác) "
-        "nên máy chủ không nhận thêm lượt phát này. Bấm “Đã xem, bỏ qua”."
+        "Máy chủ từ chối lượt phát này: Máy khác đã ghi nhận một lượt phát của bưu gửi này trước "
+        "lượt này, nên máy chủ không nhận. Hỏi bưu cục xem bưu gửi đang ở đâu, rồi bấm “Đã xem, bỏ qua”."
     )
     # The app has words for this code; the code and the server's English are not in the postman's
     # face, only in the folded details for support.
-    for raw in ("is not allowed", "transition_not_allowed"):
+    for raw in ("attempts changed", "attempt_out_of_date"):
         expect(rejected).not_to_contain_text(raw, use_inner_text=True)
     support = rejected.get_by_test_id("rejected-support")
-    expect(support.get_by_text("transition_not_allowed")).to_be_hidden()
+    expect(support.get_by_text("attempt_out_of_date")).to_be_hidden()
     badge = stop_item(phone_b, stop).get_by_test_id("stop-status")
     expect(badge).to_have_attribute("data-status", "refused")
     expect(badge).to_have_text("Bị từ chối")
@@ -469,7 +476,7 @@ def test_an_attempt_the_server_refuses_stays_visible_with_its_reason(page: Page,
     stop_item(phone_b, stop).scroll_into_view_if_needed()
     save_screenshot(phone_b, "pwa-rejected")
     support.locator("summary").click()
-    expect(support.get_by_text("transition_not_allowed")).to_be_visible()
+    expect(support.get_by_text("attempt_out_of_date")).to_be_visible()
 
     # "Send again": the attempt goes back to the server, which refuses it again.
     card = stop_item(phone_b, stop)
@@ -523,4 +530,218 @@ def test_an_attempt_the_server_refuses_stays_visible_with_its_reason(page: Page,
         })""",
         attempt_id,
     )
-    assert kept == {"state": "dismissed", "code": "transition_not_allowed", "files": 0}
+    assert kept == {"state": "dismissed", "code": "attempt_out_of_date", "files": 0}
+
+
+def attempts_of(live_server, code: str) -> list[tuple[int, str]]:
+    """The envelope's attempts on the server as (number, outcome), in order, and its state."""
+    from backend.models import Envelope
+
+    with live_server.app.app_context():
+        envelope = db.session.execute(db.select(Envelope).filter_by(code=code)).scalar_one()
+        rows = db.session.execute(
+            db.select(DeliveryAttempt)
+            .filter_by(envelope_id=envelope.id)
+            .order_by(DeliveryAttempt.attempt_number)
+        ).scalars()
+        found = [(a.attempt_number, a.outcome) for a in rows], envelope.state.value
+        db.session.expunge_all()
+        return found
+
+
+def counts(page: Page) -> dict[str, str]:
+    return {
+        k: page.get_by_test_id(f"count-{k}").inner_text() for k in ("delivered", "failed", "left")
+    }
+
+
+def deliver_identified(page: Page, stop: dict) -> None:
+    """On the delivery screen: the holder's card scanned, signed, photographed, confirmed."""
+    page.get_by_test_id("deliver").click()
+    scan(page, "id-scan", card_qr(stop))
+    expect(page.get_by_test_id("id-result")).to_have_attribute("data-match", "match")
+    sign(page)
+    take_photo(page)
+    page.get_by_test_id("confirm-delivery").click()
+    expect(page.get_by_test_id("screen-run")).to_be_visible()
+
+
+def test_a_failed_stop_is_tried_again_on_the_run_and_delivered(
+    page: Page, context: BrowserContext, live_server
+):
+    """The citizen calls back: "Phát lại" opens identification again; the delivery is sent as
+    the envelope's second attempt, and the stop, the list and the counts say delivered."""
+    stops = open_app(page)
+    stop = pick(stops, USED, attempts_made=0, attempts_left=2)
+    before = counts(page)
+    record_failure(page, stop, "not_home")
+    synced(page, stop, "failed")
+    item = stop_item(page, stop)
+    page.get_by_test_id("finished-toggle").click()
+    item.get_by_test_id("stop-open").click()
+    screen = page.get_by_test_id("screen-stop")
+    expect(screen.get_by_test_id("stop-done")).to_contain_text("Còn 1 lần phát tại nhà")
+    expect(screen.get_by_test_id("deliver")).to_be_disabled()
+    again = screen.get_by_test_id("try-again")
+    expect(again).to_have_text("↻ Phát lại")
+    assert again.bounding_box()["height"] >= 56
+    expect(screen).to_contain_text("lần phát 2/2")
+    save_screenshot(page, "retry-offered", full_page=True)
+
+    again.click()
+    expect(screen.get_by_test_id("retrying")).to_contain_text("Phát lại — lần phát 2/2")
+    expect(screen.get_by_test_id("stop-done")).to_have_count(0)
+    expect(screen.get_by_test_id("deliver")).to_be_disabled()  # identify the envelope first
+    page.get_by_test_id("stop-code-input").fill(stop["envelope_code"])
+    page.get_by_test_id("stop-code-submit").click()
+    expect(screen.get_by_test_id("envelope-identified")).to_be_visible()
+    expect(screen.get_by_test_id("retrying")).to_be_visible()
+    save_screenshot(page, "retry-identified", full_page=True)
+    context.set_offline(True)  # first as saved on the phone, waiting to sync
+    deliver_identified(page, stop)
+    badge = item.get_by_test_id("stop-status")
+    expect(badge).to_have_text("Đã phát · chờ đồng bộ")
+    delivered = int(before["delivered"].split(": ")[1]) + 1
+    expect(page.get_by_test_id("count-delivered")).to_have_text(f"Đã phát: {delivered}")
+    expect(page.get_by_test_id("count-failed")).to_have_text(before["failed"])
+    assert attempts_of(live_server, stop["envelope_code"]) == ([(1, "failed")], "attempt_failed")
+
+    context.set_offline(False)
+    synced(page, stop, "delivered")
+    assert attempts_of(live_server, stop["envelope_code"]) == (
+        [(1, "failed"), (2, "delivered")],
+        "delivered",
+    )
+    expect(page.get_by_test_id("count-delivered")).to_have_text(f"Đã phát: {delivered}")
+    expect(page.get_by_test_id("count-failed")).to_have_text(before["failed"])
+    page.reload()  # the server's run says the same
+    synced(page, stop, "delivered")
+    expect(page.get_by_test_id("count-delivered")).to_have_text(f"Đã phát: {delivered}")
+    page.get_by_test_id("finished-toggle").click()
+    item.get_by_test_id("stop-open").click()
+    expect(screen.get_by_test_id("stop-done")).to_have_text("Bưu gửi này đã được phát.")
+    expect(screen.get_by_test_id("try-again")).to_have_count(0)
+
+
+def test_offline_a_failure_and_its_retry_are_sent_in_turn_as_attempts_1_and_2(
+    page: Page, context: BrowserContext, live_server
+):
+    """No signal all along: the retry counts the failure waiting in the outbox."""
+    stops = open_app(page)
+    stop = pick(stops, USED, attempts_made=0, attempts_left=2)
+    context.set_offline(True)
+    record_failure(page, stop, "not_home")
+    item = stop_item(page, stop)
+    expect(item.get_by_test_id("stop-status")).to_have_text("Không thành công · chờ đồng bộ")
+    page.get_by_test_id("finished-toggle").click()
+    item.get_by_test_id("stop-open").click()
+    screen = page.get_by_test_id("screen-stop")
+    screen.get_by_test_id("try-again").click()
+    expect(screen.get_by_test_id("retrying")).to_contain_text("lần phát 2/2")
+    page.get_by_test_id("stop-code-input").fill(stop["envelope_code"])
+    page.get_by_test_id("stop-code-submit").click()
+    deliver_identified(page, stop)
+    expect(page.get_by_test_id("pending-count")).to_have_attribute("data-count", "2")
+    expect(item.get_by_test_id("stop-status")).to_have_text("Đã phát · chờ đồng bộ")
+    context.set_offline(False)
+    expect(page.get_by_test_id("pending-count")).to_have_attribute("data-count", "0", timeout=15000)
+    synced(page, stop, "delivered")
+    expect(item.get_by_test_id("stop-rejected")).to_have_count(0)
+    assert attempts_of(live_server, stop["envelope_code"]) == (
+        [(1, "failed"), (2, "delivered")],
+        "delivered",
+    )
+
+
+def test_no_try_again_once_the_home_attempts_are_spent(
+    page: Page, context: BrowserContext, live_server
+):
+    from tests.e2e.test_pwa_truth import update_envelope
+
+    stops = open_app(page)
+    stop = pick(stops, USED, attempts_made=0)
+    update_envelope(live_server, stop["envelope_code"], attempts_made=1)  # one made another day
+    page.reload()
+    item = stop_item(page, stop)
+    expect(item.get_by_test_id("stop-attempt")).to_have_text("Lần phát 2/2")
+    context.set_offline(True)
+    record_failure(page, stop, "not_home")
+    page.get_by_test_id("finished-toggle").click()
+    screen = page.get_by_test_id("screen-stop")
+    for pending in (True, False):  # waiting to sync, then synced
+        if not pending:
+            context.set_offline(False)
+            synced(page, stop, "failed")
+        item.get_by_test_id("stop-open").click()
+        expect(screen.get_by_test_id("stop-done")).to_contain_text("Đã hết 2 lần phát tại nhà")
+        expect(screen.get_by_test_id("try-again")).to_have_count(0)
+        expect(screen.get_by_test_id("deliver")).to_be_disabled()
+        page.get_by_test_id("back").click()
+    assert attempts_of(live_server, stop["envelope_code"])[0] == [(2, "failed")]
+
+
+INK_BOX = """c => {
+    // The strokes' extent in CSS pixels, from the dark pixels drawn on the canvas.
+    const { width, height } = c;
+    const data = c.getContext("2d").getImageData(0, 0, width, height).data;
+    let [x0, y0, x1, y1] = [Infinity, Infinity, -1, -1];
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+        const i = (y * width + x) * 4;
+        if (data[i] < 100 && data[i + 1] < 100 && data[i + 2] < 100) {
+            x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y);
+        }
+    }
+    const ratio = width / c.offsetWidth;
+    return { ratio, width, height, cssWidth: c.offsetWidth, cssHeight: c.offsetHeight,
+             ink: [x0, y0, x1, y1].map((v) => v / ratio) };
+}"""
+
+
+@pytest.mark.browser_context_args(
+    **{**PHONE, "device_scale_factor": 4}, geolocation=POSITION, permissions=["geolocation"]
+)
+def test_a_dense_screen_makes_a_signature_the_server_takes(page: Page, live_server):
+    """At 4 device pixels per CSS pixel the canvas is drawn at 3 (never over 2400 px a side),
+    the strokes land where they were drawn, stay there when the canvas is resized, and the PNG
+    is accepted as it was made."""
+    from PIL import Image
+
+    from backend.storage import get_storage
+
+    stops = open_app(page)
+    assert page.evaluate("devicePixelRatio") == 4
+    stop = pick(stops, USED)
+    page.get_by_test_id("code-input").fill(stop["envelope_code"])
+    page.get_by_test_id("code-submit").click()
+    page.get_by_test_id("deliver").click()
+    pad = page.get_by_test_id("signature-pad")
+    sign(page)  # a zigzag from 30 to 240 px across, 95 to 145 px down the box
+    before = pad.evaluate(INK_BOX)
+    assert before["width"] == int(before["cssWidth"] * 3) <= 2400
+    assert before["height"] == int(before["cssHeight"] * 3) <= 2400
+    x0, y0, x1, y1 = before["ink"]
+    # (the pad smooths and thins the points: the last few pixels of the zigzag may not be drawn)
+    assert abs(x0 - 30) < 8 and 200 < x1 < 248 and abs(y0 - 95) < 8 and abs(y1 - 145) < 8, before
+
+    page.set_viewport_size({"width": 600, "height": 740})  # the phone turned: a wider box
+    page.wait_for_function(
+        "w => document.querySelector('[data-testid=signature-pad]').width !== w",
+        arg=before["width"],
+    )
+    after = pad.evaluate(INK_BOX)
+    assert after["width"] == int(after["cssWidth"] * 3) > before["width"]
+    assert all(abs(a - b) < 3 for a, b in zip(after["ink"], before["ink"], strict=True)), (
+        before,
+        after,
+    )
+
+    scan(page, "id-scan", card_qr(stop))
+    expect(page.get_by_test_id("id-result")).to_have_attribute("data-match", "match")
+    take_photo(page)
+    page.get_by_test_id("confirm-delivery").click()
+    synced(page, stop, "delivered")
+    attempt = postman_attempts(live_server)[stop["envelope_code"]]
+    (signature,) = [f for f in attempt.files if f.kind == "signature"]
+    with get_storage(live_server.app).open(signature.sha256) as data:
+        png = Image.open(data)
+        assert png.size == (after["width"], after["height"])

@@ -1,7 +1,7 @@
 // The chip ID card's QR and name comparison: the JS mirror of backend/domain/cccd.py and names.py.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ID_QR_CODES, InvalidIdQr, compareNames, idQrReasonKey, identityMatch, parseCccdQr } from "../../pwa/static/js/cccd.js";
+import { ID_QR_CODES, InvalidIdQr, compareNames, holderCheck, idQrReasonKey, identityMatch, parseCccdQr, vneidMatch } from "../../pwa/static/js/cccd.js";
 import { MESSAGES } from "../../pwa/static/js/i18n.js";
 
 const TODAY = new Date(2026, 10, 23);
@@ -98,4 +98,33 @@ test("identity: last four digits and the name", () => {
   assert.equal(identityMatch(recipient, "Nong Hong Ha", "020194797926"), "weak");
   assert.equal(identityMatch(recipient, "Nông Hồng Hà", "020194791111"), "mismatch");
   assert.equal(identityMatch(recipient, "Nguyễn Văn An", "020194797926"), "mismatch");
+});
+
+test("identity: a dossier with no last four compares the name alone, as the server does", () => {
+  for (const recipient of [{ name: "Nông Hồng Hà", id_last4: null }, { name: "Nông Hồng Hà" }]) {
+    assert.equal(identityMatch(recipient, "NÔNG HỒNG HÀ", "020194797926"), "match");
+    assert.equal(identityMatch(recipient, "Nong Hong Ha", "001090123456"), "weak");
+    assert.equal(identityMatch(recipient, "Nguyễn Văn An", "020194797926"), "mismatch");
+    assert.equal(vneidMatch(recipient, "Nông Hồng Hà", "1234"), "match");
+  }
+});
+
+test("VNeID: the name typed and the last four digits it shows, compared like a card", () => {
+  const recipient = { name: "Nông Hồng Hà", id_last4: "7926" };
+  assert.equal(vneidMatch(recipient, "nông  hồng hà", "7926"), "match");
+  assert.equal(vneidMatch(recipient, "Nông Hồng Hà", " 79 26 "), "match");
+  assert.equal(vneidMatch(recipient, "Nong Hong Ha", "7926"), "weak");
+  assert.equal(vneidMatch(recipient, "Nông Hồng Hà", "7925"), "mismatch");
+  assert.equal(vneidMatch(recipient, "Nong Hong Ha", "1111"), "mismatch"); // weak name, wrong number
+  assert.equal(vneidMatch(recipient, "Nông Hồng Hải", "7926"), "mismatch");
+  assert.equal(vneidMatch(recipient, "Nông Hồng Hà", "926"), "mismatch");
+  assert.equal(vneidMatch(recipient, "Nông Hồng Hà", "79a6"), "mismatch");
+});
+
+test("the holder check says what agreed: the name, the number", () => {
+  const recipient = { name: "Nông Hồng Hà", id_last4: "7926" };
+  assert.deepEqual(holderCheck(recipient, "Nông Hồng Hà", "7926"), { outcome: "match", nameMatch: "exact", numberMatch: true });
+  assert.deepEqual(holderCheck(recipient, "Nông Hồng Hà", "0000"), { outcome: "mismatch", nameMatch: "exact", numberMatch: false });
+  assert.deepEqual(holderCheck(recipient, "Lê Văn Cường", "7926"), { outcome: "mismatch", nameMatch: "mismatch", numberMatch: true });
+  assert.deepEqual(holderCheck({ name: "Nông Hồng Hà" }, "Nong Hong Ha", null), { outcome: "weak", nameMatch: "weak", numberMatch: true });
 });

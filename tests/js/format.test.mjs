@@ -65,12 +65,12 @@ test("a receipt updates the cached run", () => {
 
 test("meta of a delivery and of a failure", () => {
   const stop = { stop_id: 5, envelope_code: "HC000000155VN" };
-  const delivered = buildMeta({ stop, scan: { method: "qr", payload: "TR1:x" }, outcome: "delivered", fees: "34000",
+  const delivered = buildMeta({ stop, scan: { method: "qr", payload: "TR1:x" }, outcome: "delivered", attemptNumber: 1, fees: "34000",
     recipient: { name: "A" }, strokes: [[{ x: 1, y: 2, t: 3 }]], attemptId: "id" });
   assert.equal(delivered.fees_collected_vnd, 34000);
   assert.equal(delivered.reason_code, null);
   assert.equal(delivered.scan.payload, "TR1:x");
-  const failed = buildMeta({ stop, scan: { method: "typed", payload: "junk" }, outcome: "failed", reasonCode: "not_home", recipient: { name: "A" } });
+  const failed = buildMeta({ stop, scan: { method: "typed", payload: "junk" }, outcome: "failed", attemptNumber: 2, reasonCode: "not_home", recipient: { name: "A" } });
   assert.deepEqual([failed.reason_code, failed.recipient, failed.scan.payload, failed.signature_strokes], ["not_home", null, null, null]);
   assert.match(failed.attempt_id, /^[0-9a-f-]{36}$/);
 });

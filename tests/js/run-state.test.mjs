@@ -207,3 +207,63 @@ test("a refusal for a stop no longer on the run is kept apart, still waiting for
   assert.deepEqual(elsewhere, [gone]);
   assert.deepEqual(shownRejected(run(stop(1)), [gone]), [gone]); // counted in the sync bar too
 });
+
+test("a failed stop with attempts left may be tried again on the run, as the next attempt", () => {
+  // Failed on the server earlier in the run, one home attempt left.
+  const served = stop(1, { state: "attempt_failed", attempts_made: 1, attempt_number: 2, attempts_left: 1 });
+  let status = stopStatus(served, []);
+  assert.deepEqual([status.status, status.canRetry, status.attemptsLeft, status.attemptNumber], ["failed", true, 1, 2]);
+  // Failed just now, waiting to sync: counted, so the retry is the second attempt.
+  const fresh = stop(2, { attempts_left: 2 });
+  status = stopStatus(fresh, [entry("f", 2)]);
+  assert.deepEqual([status.status, status.pending, status.canRetry, status.attemptsLeft, status.attemptNumber],
+    ["failed", true, true, 1, 2]);
+  // A policy of three: failed twice (once synced, once waiting), one left, the third attempt next.
+  const third = stop(3, { state: "attempt_failed", attempts_made: 1, attempt_number: 2, attempts_left: 2 });
+  status = stopStatus(third, [entry("g", 3)]);
+  assert.deepEqual([status.canRetry, status.attemptsLeft, status.attemptNumber], [true, 1, 3]);
+});
+
+test("no try again once the attempts are spent, held, refused, delivered, or unknown", () => {
+  const spent = stop(1, { state: "attempt_failed", attempts_made: 2, attempt_number: 3, attempts_left: 0 });
+  assert.equal(stopStatus(spent, []).canRetry, false);
+  // The last attempt failed just now, waiting to sync: none left.
+  const last = stop(2, { attempts_made: 1, attempt_number: 2, attempts_left: 1 });
+  assert.deepEqual([stopStatus(last, [entry("f", 2)]).canRetry, stopStatus(last, [entry("f", 2)]).attemptsLeft], [false, 0]);
+  // Held at the office (the citizen asked to collect): not tried at home again today.
+  const held = stop(3, { state: "held_at_office", attempts_made: 1, attempts_left: 1 });
+  assert.equal(stopStatus(held, []).canRetry, false);
+  // The retry waits to sync as delivered: nothing more to try.
+  const retried = stop(4, { state: "attempt_failed", attempts_made: 1, attempt_number: 2, attempts_left: 1 });
+  const status = stopStatus(retried, [entry("d", 4, { outcome: "delivered" })]);
+  assert.deepEqual([status.status, status.pending, status.canRetry, status.attemptNumber], ["delivered", true, false, 3]);
+  // Refused: the postman decides on the refusal first.
+  assert.equal(stopStatus(retried, [entry("r", 4, { state: "rejected" })]).canRetry, false);
+  // A run cached by an older app does not say how many are left: not offered.
+  assert.equal(stopStatus(stop(5, { state: "attempt_failed", attempts_made: 1 }), []).canRetry, false);
+  // An open stop is attempted, not retried.
+  assert.equal(stopStatus(stop(6, { attempts_left: 2 }), []).canRetry, false);
+});
+
+test("a second attempt delivered on the run: the stop is delivered, counted once, none left", () => {
+  const data = run(stop(1, { state: "attempt_failed", attempts_made: 1, attempt_number: 2, attempts_left: 1 }), stop(2));
+  assert.deepEqual(progress(data, []), { delivered: 0, failed: 1, left: 1, total: 2 });
+  const retry = entry("d", 1, { outcome: "delivered" });
+  assert.deepEqual(progress(data, [retry]), { delivered: 1, failed: 0, left: 1, total: 2 });
+  applyReceipt(data, retry, { envelope_state: "delivered", attempt_number: 2 });
+  const [s] = data.runs[0].stops;
+  assert.deepEqual([s.state, s.attempts_made, s.attempt_number, s.attempts_left], ["delivered", 2, 3, 0]);
+  assert.deepEqual(progress(data, []), { delivered: 1, failed: 0, left: 1, total: 2 });
+  // A first failure acknowledged leaves one of two.
+  const first = run(stop(3, { attempts_left: 2 }));
+  applyReceipt(first, entry("f", 3), { envelope_state: "attempt_failed", attempt_number: 1 });
+  const [f] = first.runs[0].stops;
+  assert.deepEqual([f.attempts_left, stopStatus(f, []).canRetry, stopStatus(f, []).attemptNumber], [1, true, 2]);
+});
+
+test("what comes next after a failure follows the server's count of attempts left", () => {
+  const served = stop(1, { state: "attempt_failed", attempts_made: 1, attempts_left: 2 });
+  assert.deepEqual(afterFailure(served, stopStatus(served, []), { max_home_attempts: 2 }), { next: "again", attemptsLeft: 2 });
+  const spent = stop(2, { state: "attempt_failed", attempts_made: 2, attempts_left: 0 });
+  assert.deepEqual(afterFailure(spent, stopStatus(spent, []), { max_home_attempts: 2 }), { next: "hold", max: 2 });
+});

@@ -6,7 +6,7 @@ import { Outbox, makeEntry } from "./outbox.js";
 import { buildMeta } from "./attempts.js";
 import { matchEnvelopeScan, normaliseEnvelopeCode } from "./codes.js";
 import { sha256Hex } from "./format.js";
-import { allStops, applyReceipt, shownRejected } from "./run-state.js";
+import { allStops, applyReceipt, shownRejected, stopStatus } from "./run-state.js";
 import { CameraView, cameraErrorKey } from "./ui/camera.js";
 import { RunList } from "./ui/run-list.js";
 import { StopView } from "./ui/stop-view.js";
@@ -26,6 +26,7 @@ const state = {
   entries: [],
   stop: null,
   scan: null,
+  retrying: false, // "Phát lại" chosen on the stop shown: a failed stop tried again on the run
   syncing: false,
   loginRequired: false,
 };
@@ -137,6 +138,11 @@ const stopView = new StopView($("screen-stop"), {
     failForm.open(state.stop, state.runData.reasons ?? [], state.runData.settings ?? {});
     show("fail");
   },
+  onTryAgain: () => {
+    state.retrying = true;
+    renderStop();
+    $("screen-stop").querySelector("[data-testid=retrying]")?.scrollIntoView({ block: "start" });
+  },
   onRetry: retryRejected,
   onDismiss: dismissRejected,
 });
@@ -162,15 +168,23 @@ function renderAll() {
   renderSyncBar();
   if (!state.runData) return;
   runList.render(state.runData, state.entries, { dateLabel: dayLabel(state.runData.date) });
-  if (!$("screen-stop").hidden && state.stop) stopView.render(state.stop, state.entries, state.scan);
+  if (!$("screen-stop").hidden && state.stop) renderStop();
+}
+
+/** The stop's screen, from the run as it is now (reloaded from the server since, perhaps). */
+function renderStop(message = null, scan = state.scan) {
+  state.stop = currentStop(state.stop);
+  stopView.render(state.stop, state.entries, scan, message, { retrying: state.retrying });
 }
 
 // --- Finding the envelope --------------------------------------------------------------------
 
+/** push: opened from the run (a new visit to the stop), not back from its forms or a scan on it. */
 function openStop(stop, scan, message = null, push = true) {
+  if (push || stop.stop_id !== state.stop?.stop_id) state.retrying = false;
   state.stop = stop;
   state.scan = scan;
-  stopView.render(stop, state.entries, scan, message);
+  renderStop(message);
   show("stop", push);
 }
 
@@ -200,7 +214,7 @@ async function scanEnvelope(onStop = null) {
     });
   } catch (err) {
     const text = `${t(cameraErrorKey(err))} ${t("type_code")}.`;
-    if (onStop) stopView.render(onStop, state.entries, null, { text, tone: "warn" });
+    if (onStop) renderStop({ text, tone: "warn" }, null);
     else runList.say(text, "warn");
     (onStop ? $("stop-code-input") : $("code-input"))?.focus();
     return;
@@ -210,7 +224,7 @@ async function scanEnvelope(onStop = null) {
 
 function typedCode(text, onStop = null) {
   const code = normaliseEnvelopeCode(text);
-  const say = (msg) => (onStop ? stopView.render(onStop, state.entries, null, { text: msg, tone: "bad" }) : runList.say(msg));
+  const say = (msg) => (onStop ? renderStop({ text: msg, tone: "bad" }, null) : runList.say(msg));
   if (!code) return say(t("code_invalid"));
   const stop = allStops(state.runData).find((s) => s.envelope_code === code);
   if (!stop) return say(t("scan_not_on_run"));
@@ -221,13 +235,22 @@ function typedCode(text, onStop = null) {
 
 // --- Saving an attempt -----------------------------------------------------------------------
 
+/** The stop as the run holds it now (the run may have been reloaded since its screen opened). */
+function currentStop(stop) {
+  return allStops(state.runData).find((s) => s.stop_id === stop.stop_id) ?? stop;
+}
+
 async function saveAttempt({ stop, outcome, recipient, note, fees, strokes, position, reasonCode, files }) {
-  const meta = buildMeta({ stop, scan: state.scan, outcome, recipient, note, fees, strokes, position, reasonCode });
+  // The server takes an attempt only as the envelope's next: the stop's number plus those of its
+  // attempts still waiting in the outbox.
+  const attemptNumber = stopStatus(currentStop(stop), state.entries).attemptNumber;
+  const meta = buildMeta({ stop, scan: state.scan, outcome, attemptNumber, recipient, note, fees, strokes, position, reasonCode });
   for (const file of files) file.sha256 ??= await sha256Hex(file.blob);
   await outbox.add(makeEntry({ userId: state.user.id, meta, files }));
   await refreshEntries();
   deliverScreen.stop = failForm.stop = null;
   state.scan = null;
+  state.retrying = false;
   const depth = history.state?.depth ?? 0;
   if (depth > 0) history.go(-depth);
   show("run", false);

@@ -122,10 +122,34 @@ export function compareNames(expected, given) {
   return "mismatch";
 }
 
-/** How a checked identity compares to the recipient: "match" | "weak" | "mismatch". */
+const LAST4 = /^[0-9]{4}$/;
+
+/**
+ * The holder rule, however the ID was read (backend/domain/identity.py `_verdict`):
+ * {outcome: "match" | "weak" | "mismatch", nameMatch: "exact" | "weak" | "mismatch", numberMatch}.
+ * The number counts when its last four equal the recipient's; a dossier without `id_last4` has
+ * nothing to compare, so the number can't count against the person: the name alone decides.
+ * "match" needs the number and the exact name (case and spacing aside); "weak", the number and
+ * the name equal only without diacritics; anything else is a "mismatch".
+ */
+export function holderCheck(recipient, name, givenLast4) {
+  const expected = recipient?.id_last4 ?? null;
+  const numberMatch = !expected || (LAST4.test(String(givenLast4 ?? "")) && givenLast4 === expected);
+  const nameMatch = compareNames(recipient?.name, name);
+  const outcome = !numberMatch ? "mismatch" : nameMatch === "exact" ? "match" : nameMatch;
+  return { outcome, nameMatch, numberMatch };
+}
+
+/** How a CCCD (scanned or typed, its whole number) compares to the recipient: "match" | "weak" | "mismatch". */
 export function identityMatch(recipient, name, idNumber) {
   const digits = String(idNumber ?? "").replace(/\s+/g, "");
-  if (!recipient?.id_last4 || digits.slice(-4) !== recipient.id_last4) return "mismatch";
-  const names = compareNames(recipient.name, name);
-  return names === "exact" ? "match" : names;
+  return holderCheck(recipient, name, digits.slice(-4)).outcome;
+}
+
+/**
+ * How an ID shown on VNeID compares to the recipient: VNeID's screen is read by eye, so the
+ * postman types the name and the last four digits it shows, compared like the others.
+ */
+export function vneidMatch(recipient, name, last4) {
+  return holderCheck(recipient, name, String(last4 ?? "").replace(/\s+/g, "")).outcome;
 }

@@ -2,6 +2,9 @@
 
 const DELIVERED = new Set(["delivered", "collected"]);
 const FAILED = new Set(["attempt_failed", "held_at_office", "returned_to_agency"]);
+// Where the envelope may be tried again on the run after a failure: failed on the server, or
+// still out for delivery with the failure waiting in the outbox (not yet held or returned).
+const TRIED_AGAIN_FROM = new Set(["attempt_failed", "out_for_delivery"]);
 
 /** Every stop of every run, in order. */
 export function allStops(runData) {
@@ -40,6 +43,10 @@ function serverStatus(stop) {
  * - finished: delivered or failed (waiting to sync or not): nothing is left to do at the door.
  * - canAttempt: the server still has the envelope out for delivery and nothing waits to sync.
  * - attemptsMade (counting those waiting to sync), attemptNumber (the next attempt's).
+ * - attemptsLeft: home attempts the policy still allows (the server's `attempts_left` minus
+ *   those waiting to sync), or null when the run does not say (a run cached by an older app).
+ * - canRetry: the latest attempt failed and attempts are left: the envelope may be tried again
+ *   on this run ("Phát lại": the citizen called back or came home), as the attemptNumber-th.
  * - collectedVnd: for a delivered stop, what was collected: the attempt's amount when the phone
  *   knows it, else the fees due.
  * - reasonCode: for a failed stop, the latest failure's reason when known.
@@ -55,6 +62,7 @@ export function stopStatus(stop, entries) {
     : latest === rejected ? "refused"
     : latest.outcome === "delivered" ? "delivered" : "failed";
   const attemptsMade = (stop.attempts_made ?? 0) + pending.length;
+  const attemptsLeft = stop.attempts_left == null ? null : Math.max(0, stop.attempts_left - pending.length);
   const last = lastPending ? { ...lastPending.meta, outcome: lastPending.outcome } : stop.last_attempt ?? null;
   return {
     status,
@@ -63,6 +71,8 @@ export function stopStatus(stop, entries) {
     finished: status === "delivered" || status === "failed",
     canAttempt: server === "open" && !lastPending,
     attemptsMade,
+    attemptsLeft,
+    canRetry: status === "failed" && attemptsLeft > 0 && TRIED_AGAIN_FROM.has(stop.state),
     attemptNumber: (stop.attempt_number ?? (stop.attempts_made ?? 0) + 1) + pending.length,
     collectedVnd: status === "delivered"
       ? (last?.outcome === "delivered" ? last.fees_collected_vnd : null) ?? stop.fees_due_vnd ?? 0
@@ -81,9 +91,10 @@ export function afterFailure(stop, status, settings) {
   if (!status.pending && stop.state === "held_at_office") return { next: "held" };
   if (!status.pending && stop.state === "returned_to_agency") return { next: "returned" };
   const max = settings?.max_home_attempts;
-  if (!max) return { next: "again", attemptsLeft: null };
-  const attemptsLeft = Math.max(0, max - status.attemptsMade);
-  return attemptsLeft > 0 ? { next: "again", attemptsLeft } : { next: "hold", max };
+  if (!max && status.attemptsLeft == null) return { next: "again", attemptsLeft: null };
+  // The server's count when the run carries it (it knows the policy), else the run's settings.
+  const attemptsLeft = status.attemptsLeft ?? Math.max(0, max - status.attemptsMade);
+  return attemptsLeft > 0 ? { next: "again", attemptsLeft } : { next: "hold", max: max ?? status.attemptsMade };
 }
 
 /**
@@ -132,6 +143,11 @@ export function applyReceipt(runData, entry, receipt) {
     if (stop.stop_id !== entry.stop_id) continue;
     stop.state = receipt?.envelope_state ?? (entry.outcome === "delivered" ? "delivered" : "attempt_failed");
     if (receipt?.attempt_number) {
+      if (stop.attempts_left != null) {
+        // The policy's maximum is what was made plus what was left.
+        const max = (stop.attempts_made ?? 0) + stop.attempts_left;
+        stop.attempts_left = Math.max(0, max - receipt.attempt_number);
+      }
       stop.attempts_made = receipt.attempt_number;
       stop.attempt_number = receipt.attempt_number + 1;
     }

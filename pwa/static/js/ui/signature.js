@@ -2,7 +2,7 @@
 import SignaturePad from "/static/vendor/signature_pad.js";
 import { h, fill } from "./dom.js";
 import { t } from "../i18n.js";
-import { padToStrokes } from "../attempts.js";
+import { padToStrokes, signatureCanvasSize } from "../attempts.js";
 
 export class SignatureBox {
   constructor({ onChange }) {
@@ -18,14 +18,20 @@ export class SignatureBox {
     this.resizeObserver.observe(this.canvas);
   }
 
+  /**
+   * Size the canvas to its box in device pixels (capped: see signatureCanvasSize), drawing in
+   * CSS pixels, and redraw the strokes so far: they are kept in CSS pixels, so they land where
+   * they were at any size.
+   */
   resize() {
-    const ratio = Math.max(window.devicePixelRatio || 1, 1);
-    const w = this.canvas.offsetWidth;
-    const hgt = this.canvas.offsetHeight;
-    if (!w || (this.canvas.width === Math.round(w * ratio) && this.canvas.height === Math.round(hgt * ratio))) return;
+    const cssWidth = this.canvas.offsetWidth;
+    const cssHeight = this.canvas.offsetHeight;
+    if (!cssWidth || !cssHeight) return;
+    const { ratio, width, height } = signatureCanvasSize(window.devicePixelRatio, cssWidth, cssHeight);
+    if (this.canvas.width === width && this.canvas.height === height) return;
     const data = this.pad.toData();
-    this.canvas.width = Math.round(w * ratio);
-    this.canvas.height = Math.round(hgt * ratio);
+    this.canvas.width = width; // resets the context, its scale included
+    this.canvas.height = height;
     this.canvas.getContext("2d").scale(ratio, ratio);
     this.pad.clear();
     if (data.length) this.pad.fromData(data);

@@ -1,4 +1,5 @@
-// One stop: its facts, identifying the envelope (scan or typed code), deliver or record a failure.
+// One stop: its facts, identifying the envelope (scan or typed code), deliver or record a failure;
+// for a failed stop with home attempts left, "Phát lại": the same again, as the next attempt.
 import { h, fill } from "./dom.js";
 import { t } from "../i18n.js";
 import { stopStatus } from "../run-state.js";
@@ -6,21 +7,25 @@ import { callLink, directionsLink, nextAfterFailureText, rejectedNote, statusBad
 
 export class StopView {
   /** runData(): the run being shown, for the policy's settings and the reasons' words. */
-  constructor(root, { runData, onBack, onScan, onTyped, onDeliver, onFail, onRetry = null, onDismiss = null }) {
+  constructor(root, { runData, onBack, onScan, onTyped, onDeliver, onFail, onTryAgain, onRetry = null, onDismiss = null }) {
     this.root = root;
     this.runData = runData;
-    this.handlers = { onBack, onScan, onTyped, onDeliver, onFail };
+    this.handlers = { onBack, onScan, onTyped, onDeliver, onFail, onTryAgain };
     this.rejectedActions = { onRetry, onDismiss };
   }
 
-  /** scan: null or {method: "qr"|"typed", payload}; message: a scan's outcome to show. */
-  render(stop, entries, scan, message = null) {
+  /**
+   * scan: null or {method: "qr"|"typed", payload}; message: a scan's outcome to show;
+   * retrying: the postman chose "Phát lại" on this failed stop (honoured while it may be).
+   */
+  render(stop, entries, scan, message = null, { retrying = false } = {}) {
     const status = stopStatus(stop, entries);
-    const { onBack, onScan, onTyped, onDeliver, onFail } = this.handlers;
+    const { onBack, onScan, onTyped, onDeliver, onFail, onTryAgain } = this.handlers;
     const codeInput = h("input", { id: "stop-code-input", testid: "stop-code-input", autocomplete: "off",
       autocapitalize: "characters", spellcheck: "false", placeholder: "HC 1234 5678 5 VN" });
     const runData = this.runData();
-    const done = !status.canAttempt;
+    const again = retrying && status.canRetry;
+    const done = !status.canAttempt && !again;
     const identified = scan
       ? h("p", { class: "notice notice-ok", testid: "envelope-identified", role: "status" },
           scan.method === "qr" ? t("envelope_scanned") : t("envelope_typed"))
@@ -39,7 +44,10 @@ export class StopView {
         rejectedNote(status.rejected, this.rejectedActions),
         h("div", { class: "actions" }, callLink(stop), directionsLink(stop))),
       message ? h("p", { class: `notice notice-${message.tone}`, role: "alert", testid: "stop-message" }, message.text) : null,
+      again ? h("p", { class: "notice notice-warn", testid: "retrying", role: "status" },
+        t("retrying", { n: status.attemptNumber, max: status.attemptsMade + status.attemptsLeft })) : null,
       done ? doneNotice(stop, status, runData) : identified,
+      done && status.canRetry ? tryAgain(status, onTryAgain) : null,
       h("div", { class: "actions actions-main" },
         h("button", { class: "btn btn-primary btn-huge", type: "button", testid: "deliver", disabled: !scan || done, onclick: onDeliver }, `✔ ${t("deliver")}`),
         h("button", { class: "btn btn-danger btn-huge", type: "button", testid: "fail", disabled: !scan || done, onclick: onFail }, `✖ ${t("fail")}`)),
@@ -51,6 +59,18 @@ export class StopView {
  * Why nothing is left to do at this door: delivered (good news), or failed, in a warning's tone,
  * with what happens next under the policy. A refused stop's note says it already.
  */
+/**
+ * "Phát lại": the citizen called back or came home, and a home attempt is left. A deliberate,
+ * large action: it opens identification again, and the attempt is sent as the next one.
+ */
+function tryAgain(status, onTryAgain) {
+  const max = status.attemptsMade + status.attemptsLeft;
+  return h("div", { class: "card try-again" },
+    h("p", { class: "muted" }, t("try_again_hint", { n: status.attemptNumber, max })),
+    h("button", { class: "btn btn-primary btn-huge btn-block", type: "button", testid: "try-again", onclick: onTryAgain },
+      `↻ ${t("try_again")}`));
+}
+
 function doneNotice(stop, status, runData) {
   if (status.status === "delivered") return h("p", { class: "notice notice-ok", testid: "stop-done", "data-tone": "ok" }, t("already_delivered"));
   if (status.status !== "failed") return null;
