@@ -724,9 +724,8 @@ def test_a_dense_screen_makes_a_signature_the_server_takes(page: Page, live_serv
     assert abs(x0 - 30) < 8 and 200 < x1 < 248 and abs(y0 - 95) < 8 and abs(y1 - 145) < 8, before
 
     page.set_viewport_size({"width": 600, "height": 740})  # the phone turned: a wider box
-    page.wait_for_function(
-        "w => document.querySelector('[data-testid=signature-pad]').width !== w",
-        arg=before["width"],
+    wait_for_js(
+        page, f"document.querySelector('[data-testid=signature-pad]').width !== {before['width']}"
     )
     after = pad.evaluate(INK_BOX)
     assert after["width"] == int(after["cssWidth"] * 3) > before["width"]
