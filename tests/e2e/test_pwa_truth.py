@@ -189,8 +189,9 @@ def test_a_failed_stop_says_what_happens_next_in_a_warning_tone(page: Page, live
     expect(stop_item(page, last).get_by_test_id("stop-next")).to_contain_text(
         "Đã hết 2 lần phát tại nhà"
     )
-    stop_item(page, last).scroll_into_view_if_needed()
-    save_screenshot(page, "truth-failed-stops")
+    # A full page rather than scrolling to the card: the list redraws when a sync lands, and
+    # a scroll aimed at the old card fails ("not attached to the DOM").
+    save_screenshot(page, "truth-failed-stops", full_page=True)
 
     for stop, next_step in (
         (first, "Còn 1 lần phát tại nhà: bưu gửi sẽ được phát lại."),
