@@ -19,14 +19,13 @@ from tests.e2e.test_pwa_flow import (
     CAMERA_ARGS,
     POSITION,
     card_qr,
+    deliver_identified,
     open_app,
     pick,
     record_failure,
     scan,
-    sign,
     stop_item,
     synced,
-    take_photo,
 )
 
 pytestmark = [
@@ -68,13 +67,7 @@ def deliver(page: Page, stop: dict, key: bytes) -> None:
     """Scan the envelope and the holder's card, sign, photograph, collect the fees, confirm."""
     scan(page, "scan-envelope", sign_envelope_qr(stop["envelope_code"], key))
     expect(page.get_by_test_id("envelope-identified")).to_be_visible()
-    page.get_by_test_id("deliver").click()
-    scan(page, "id-scan", card_qr(stop))
-    expect(page.get_by_test_id("id-result")).to_have_attribute("data-match", "match")
-    sign(page)
-    take_photo(page)
-    page.get_by_test_id("confirm-delivery").click()
-    expect(page.get_by_test_id("screen-run")).to_be_visible()
+    deliver_identified(page, stop)
 
 
 def test_a_delivered_stop_says_delivered_and_collected_not_what_is_left_to_do(
