@@ -91,6 +91,8 @@ class Config:
         # the connection's address is the client's (any such header is a client's own claim).
         self.TRAO_TRUSTED_PROXIES = _env_int("TRAO_TRUSTED_PROXIES", 0)
         self.RATELIMIT_HEADERS_ENABLED = True
+        # Redis down must not stop postmen logging in: count in each worker's memory meanwhile.
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
         # One attempt: up to 6 photos of at most 8 MB, an authorisation photo and a signature.
         self.MAX_CONTENT_LENGTH = _env_int("TRAO_MAX_UPLOAD_MB", 64) * 1024 * 1024
         # The attempt's `meta` field (signature strokes included) is a form field, not a file.

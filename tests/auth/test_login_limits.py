@@ -181,3 +181,14 @@ def test_two_workers_sharing_redis_share_the_count(redis_prefix):
     assert run_worker(redis_prefix, "203.0.113.1", "buuta1", "buuta1", "buuta1") == [401] * 3
     # Another worker, another address: the account is already locked, other accounts are not.
     assert run_worker(redis_prefix, "203.0.113.2", "buuta1", "buuta2") == [429, 401]
+
+
+def test_log_ins_go_on_when_the_limiters_storage_is_down():
+    """Redis unreachable: each worker counts in its own memory rather than answering 500."""
+    with limited_app(RATELIMIT_STORAGE_URI="redis://127.0.0.1:9/0") as app:
+        postman = Factory().user(username="buuta8")
+        client = app.test_client()
+        assert attempt(client, "buuta8", password=PASSWORD) == 302
+        codes = [attempt(client, "nobody", address="198.51.100.20") for _ in range(4)]
+        assert codes == [401, 401, 401, 429]
+        assert postman.id
