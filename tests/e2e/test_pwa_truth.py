@@ -82,6 +82,7 @@ def test_a_delivered_stop_says_delivered_and_collected_not_what_is_left_to_do(
 
     context.set_offline(True)  # first as saved on the phone, waiting to sync
     deliver(page, stop, live_server.app.config["QR_SIGNING_KEY"])
+    expect(page.get_by_test_id("toast")).to_have_text("Đã lưu trên máy — sẽ đồng bộ khi có mạng.")
     open_finished(page)
     expect(card).to_be_visible()
     expect(card.get_by_test_id("stop-status")).to_have_text("Đã phát · chờ đồng bộ")
@@ -169,6 +170,8 @@ def test_a_failed_stop_says_what_happens_next_in_a_warning_tone(page: Page, live
     expect(stop_item(page, last).get_by_test_id("stop-attempt")).to_have_text("Lần phát 2/2")
 
     record_failure(page, first, "not_home")
+    # Online, the attempt goes at once: the toast does not promise a sync "when online".
+    expect(page.get_by_test_id("toast")).to_have_text("Đã lưu trên máy — đang gửi lên máy chủ.")
     record_failure(page, last, "not_home")
     synced(page, first, "failed")
     synced(page, last, "failed")

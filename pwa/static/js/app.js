@@ -254,7 +254,8 @@ async function saveAttempt({ stop, outcome, recipient, note, fees, strokes, posi
   const depth = history.state?.depth ?? 0;
   if (depth > 0) history.go(-depth);
   show("run", false);
-  toast(t("saved_pending"));
+  // Online it goes at once (the sync bar then says when it is in); offline it waits.
+  toast(t(navigator.onLine ? "saved_sending" : "saved_pending"));
   const reg = await navigator.serviceWorker?.getRegistration();
   reg?.sync?.register(SYNC_TAG).catch(() => {});
   sync({ force: true });
