@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
+from backend.delivery.proof_files import DERIVATIVE_KINDS, display_copy
 from backend.domain.envelope_qr import sign_envelope_qr
 from backend.domain.lifecycle import Action, State
 from backend.domain.policy import DEFAULT_POLICY, DeliveryPolicy
@@ -16,7 +18,18 @@ from backend.envelopes.services import apply_action
 from backend.errors import Invalid, NotFound
 from backend.extensions import db
 from backend.labels import LabelData
-from backend.models import DeliveryRun, Dossier, Envelope, PostOffice, Role, RunStop, User
+from backend.models import (
+    DeliveryAttempt,
+    DeliveryRun,
+    Dossier,
+    Envelope,
+    PostOffice,
+    ProofFile,
+    Role,
+    RunStop,
+    User,
+)
+from backend.storage import Staging, Storage
 
 
 def office_scope(user: User) -> int | None:
@@ -136,3 +149,56 @@ def label_data(envelope: Envelope, qr_key: bytes) -> LabelData:
         procedure=dossier.procedure_name,
         office=dossier.post_office.name if dossier.post_office else None,
     )
+
+
+def proof_file_for_staff(sha256: str, office_id: int | None) -> ProofFile:
+    """A proof file of an attempt on an envelope of the office (any office for None); else 404.
+
+    Content addressing means one file may stand in several attempts: any of them will do.
+    """
+    stmt = (
+        select(ProofFile)
+        .join(ProofFile.attempt)
+        .join(Envelope, DeliveryAttempt.envelope_id == Envelope.id)
+        .join(Dossier, Envelope.dossier_id == Dossier.id)
+        .where(ProofFile.sha256 == sha256)
+        .order_by(ProofFile.id)
+        .limit(1)
+    )
+    if office_id is not None:
+        stmt = stmt.where(Dossier.post_office_id == office_id)
+    row = db.session.execute(stmt).scalar_one_or_none()
+    if row is None:
+        raise NotFound(_("No such proof file."), code="no_such_proof_file")
+    return row
+
+
+def display_copy_of(row: ProofFile, *, storage: Storage, staging: Staging, settings) -> str:
+    """The SHA-256 of the file's display copy, made from the original the first time it is asked.
+
+    Most proofs are never opened, so the copy is not made when the attempt is received. Once
+    made it is staged (published after the request commits) and named on every row of the file.
+    """
+    if row.kind not in DERIVATIVE_KINDS:
+        raise NotFound(_("A signature has no display copy."), code="no_display_copy")
+    if row.derivative_sha256 and storage.exists(row.derivative_sha256):
+        return row.derivative_sha256
+    original = stored_bytes(storage, row.sha256)
+    digest = staging.put(display_copy(original, settings.display_max_side, settings.photo_quality))
+    db.session.execute(
+        update(ProofFile).where(ProofFile.sha256 == row.sha256).values(derivative_sha256=digest)
+    )
+    return digest
+
+
+def stored_bytes(storage: Storage, sha256: str) -> bytes:
+    """A stored file's bytes; 404 (and an error in the log) if the store lacks a named file."""
+    try:
+        with storage.open(sha256) as f:
+            return f.read()
+    except FileNotFoundError:
+        # A record names a file the store lacks: `flask proof-files orphans` says why.
+        current_app.logger.error("proof file missing from the store sha256=%s", sha256)
+        raise NotFound(
+            _("This file is missing from the store."), code="proof_file_missing"
+        ) from None

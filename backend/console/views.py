@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Response, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -10,19 +12,25 @@ from backend.auth.access import roles_required
 from backend.clock import today_in
 from backend.console import bp
 from backend.console.services import (
+    display_copy_of,
     envelope_counts,
     envelopes_for_labels,
     envelopes_in_state,
     label_data,
     office_runs,
     office_scope,
+    proof_file_for_staff,
+    stored_bytes,
 )
+from backend.delivery.proof_files import ProofSettings
 from backend.delivery.services import run_progress
 from backend.domain.codes import validate_envelope_code
 from backend.domain.lifecycle import State
-from backend.errors import Invalid
+from backend.errors import Invalid, NotFound
+from backend.extensions import db
 from backend.labels import render_label_png, render_label_sheet_pdf
 from backend.models import Role
+from backend.storage import get_storage
 
 STAFF = (Role.supervisor, Role.admin)
 MAX_LABELS_PER_SHEET_REQUEST = 500
@@ -88,3 +96,56 @@ def labels_pdf():
         mimetype="application/pdf",
         headers={"Content-Disposition": 'inline; filename="labels.pdf"'},
     )
+
+
+# --- Proof files: the evidence as the phone made it, and its display copy ---------------------
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _proof_file(sha256: str):
+    if not _SHA256.fullmatch(sha256):
+        raise NotFound(_("No such proof file."), code="no_such_proof_file")
+    return proof_file_for_staff(sha256, office_scope(current_user))
+
+
+def _image_response(data: bytes, content_type: str, name: str) -> Response:
+    """An image for staff, never a page: its stored type, inline, private to this browser."""
+    response = Response(data, mimetype=content_type)
+    response.headers["Content-Disposition"] = f'inline; filename="{name}"'
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@bp.get("/proof-files/<sha256>")
+@roles_required(*STAFF)
+def proof_file(sha256: str):
+    """A proof file byte for byte as the phone made it (the evidence)."""
+    row = _proof_file(sha256)
+    ext = "png" if row.content_type == "image/png" else "jpg"
+    return _image_response(
+        stored_bytes(get_storage(), row.sha256), row.content_type, f"{row.sha256}.{ext}"
+    )
+
+
+@bp.get("/proof-files/<sha256>/display.jpg")
+@roles_required(*STAFF)
+def proof_display_copy(sha256: str):
+    """A photo's display copy: made and kept the first time it is asked for, then served."""
+    row = _proof_file(sha256)
+    storage = get_storage()
+    staging = storage.stage()
+    try:
+        digest = display_copy_of(
+            row,
+            storage=storage,
+            staging=staging,
+            settings=ProofSettings.from_config(current_app.config),
+        )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        staging.discard()
+        raise
+    staging.publish()
+    return _image_response(stored_bytes(storage, digest), "image/jpeg", f"{row.sha256}-display.jpg")

@@ -13,7 +13,12 @@ from backend import __version__, clock
 from backend.auth.access import roles_required
 from backend.delivery import bp
 from backend.delivery.proof_files import ProofSettings, Upload
-from backend.delivery.receiving import find_replay, meta_digest, receive_attempt
+from backend.delivery.receiving import (
+    find_replay,
+    legacy_meta_digest,
+    meta_digest,
+    receive_attempt,
+)
 from backend.delivery.schemas import (
     FILE_FIELDS,
     AttemptMetaSchema,
@@ -90,33 +95,38 @@ def api_post_attempt():
     if request.mimetype != "multipart/form-data":
         # Only multipart bounds a text field's size while parsing (MAX_FORM_MEMORY_SIZE).
         raise Invalid(_("An attempt is sent as multipart/form-data."), code="multipart_required")
-    raw = _parse_meta(request.form.get("meta"))
+    text = request.form.get("meta")
+    raw = _parse_meta(text)
     meta = AttemptMetaSchema().load(raw)
     uploads = _uploads()
-    config = current_app.config
-    storage = get_storage()
-    postman = current_user._get_current_object()
-    digest = meta_digest(raw, config["ID_HASH_KEY"])
-    attempt_id = str(meta["attempt_id"])
-    receipt = find_replay(
-        attempt_id, postman=postman, digest=digest, uploads=uploads, storage=storage
-    )
+    key = current_app.config["ID_HASH_KEY"]
+    replay = {
+        "postman": current_user._get_current_object(),
+        "digest": meta_digest(text, key),
+        "legacy_digest": lambda: legacy_meta_digest(raw, key),
+        "uploads": uploads,
+        "storage": get_storage(),
+    }
+    receipt = find_replay(str(meta["attempt_id"]), **replay)
     if receipt is None:
-        receipt = _receive(meta, digest, uploads, postman, storage)
+        receipt = _receive(meta, replay)
     status = 200 if receipt.replay else 201
     return jsonify(AttemptReceiptSchema().dump(receipt)), status
 
 
-def _receive(meta, digest, uploads, postman, storage):
-    """Check, stage, commit, publish; a lost race is answered as a replay or a 409."""
+def _receive(meta, replay: dict):
+    """Check, stage, commit, publish; a lost race is answered as a replay or a 409.
+
+    `replay` holds what find_replay is given: the postman, the digests, the uploads, the store.
+    """
     config = current_app.config
-    staging = storage.stage()
+    staging = replay["storage"].stage()
     try:
         receipt = receive_attempt(
             meta=meta,
-            digest=digest,
-            uploads=uploads,
-            postman=postman,
+            digest=replay["digest"],
+            uploads=replay["uploads"],
+            postman=replay["postman"],
             now=clock.now(),
             settings=ProofSettings.from_config(config),
             staging=staging,
@@ -128,13 +138,7 @@ def _receive(meta, digest, uploads, postman, storage):
         # attempt for this envelope got in first.
         db.session.rollback()
         staging.discard()
-        receipt = find_replay(
-            str(meta["attempt_id"]),
-            postman=postman,
-            digest=digest,
-            uploads=uploads,
-            storage=storage,
-        )
+        receipt = find_replay(str(meta["attempt_id"]), **replay)
         if receipt is None:
             raise Conflict(
                 _("Another attempt for this envelope was recorded at the same moment."),

@@ -4,8 +4,9 @@ written and the envelope moved through the lifecycle, in the request's one trans
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
@@ -13,17 +14,10 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from geopy.distance import geodesic
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from backend.delivery.proof_files import (
-    DERIVATIVE_KINDS,
-    ProofSettings,
-    Upload,
-    check_files,
-    check_image,
-    display_copy,
-)
+from backend.delivery.proof_files import ProofSettings, Upload, check_files, check_image
 from backend.domain.envelope_qr import verify_envelope_qr
 from backend.domain.identity import IdentityOutcome, check_holder, needs_confirmation
 from backend.domain.idnum import document_last4, hash_document_number
@@ -67,11 +61,22 @@ class AttemptReceipt:
     replay: bool = False
 
 
-def meta_digest(meta: Mapping[str, Any], id_key: bytes) -> str:
-    """SHA-256 of the canonical JSON of an attempt's meta (sorted keys; the files' hashes in it).
+META_DIGEST_CONTEXT = b"trao-attempt-meta:"
 
-    An ID number in the meta is replaced by its keyed hash first: a plain hash of a record
-    holding a 12-digit number would let anyone with the rest of the record recover it.
+
+def meta_digest(text: str, key: bytes) -> str:
+    """A keyed digest of the meta's text exactly as the phone sent it.
+
+    The phone sends the same text every time it sends an attempt again, so the text itself is
+    what a replay is compared by: nothing to parse, sort or re-serialise. Keyed (HMAC), because
+    the text holds an ID number that a plain hash of a known record would give away.
+    """
+    return hmac.new(key, META_DIGEST_CONTEXT + text.encode(), hashlib.sha256).hexdigest()
+
+
+def legacy_meta_digest(meta: Mapping[str, Any], id_key: bytes) -> str:
+    """The digest attempts were stored with before meta_digest: SHA-256 of the canonical JSON
+    (sorted keys) with the ID number replaced by its keyed hash. Kept to recognise their replays.
     """
     canonical = json.loads(json.dumps(meta))
     recipient = canonical.get("recipient")
@@ -144,13 +149,15 @@ def find_replay(
     *,
     postman: User,
     digest: str,
+    legacy_digest: Callable[[], str] | None = None,
     uploads: Sequence[Upload] = (),
     storage: Storage | None = None,
 ) -> AttemptReceipt | None:
     """The stored receipt when this attempt was already received; a conflict if it differs.
 
-    A replay carries the files again: any of the attempt's files missing from the store (a
-    crash between the commit and the publish) is put back from them.
+    `legacy_digest` gives the meta's digest the old way, for attempts stored before the
+    current one. A replay carries the files again: any of the attempt's files missing from the
+    store (a crash between the commit and the publish) is put back from them.
     """
     attempt = db.session.get(
         DeliveryAttempt,
@@ -159,14 +166,20 @@ def find_replay(
     )
     if attempt is None:
         return None
-    if attempt.postman_id != postman.id or attempt.meta_digest != digest:
+    same = attempt.meta_digest == digest or (
+        legacy_digest is not None and attempt.meta_digest == legacy_digest()
+    )
+    if attempt.postman_id != postman.id or not same:
         raise Conflict(
             _("An attempt with this id was already received with other content."),
             code="attempt_conflict",
         )
     if storage is not None:
         _restore_missing_files(attempt, uploads, storage)
-    files = sorted(attempt.files, key=lambda row: row.id)
+    files = [
+        {"kind": row.kind, "sha256": row.sha256}
+        for row in sorted(attempt.files, key=lambda row: row.id)
+    ]
     return _receipt(attempt, attempt.envelope, _state_after(attempt), files, replay=True)
 
 
@@ -213,16 +226,23 @@ def receive_attempt(
     device_time = _check_device_time(meta["device_time"], run, timezone, now, settings)
     where = _position(meta["position"], dossier, policy, flags)
 
-    stored = []
+    # Each file proven to be the image it claims (no full decode), then staged as it came.
+    # Its display copy is made the first time someone opens the proof (most never are).
+    rows = []
     for upload, sha in zip(uploads, hashes, strict=True):
-        facts = check_image(upload, settings.bounds(upload.field))  # one decode at a time
+        facts = check_image(upload, settings.bounds(upload.field))
         staging.put(upload.data)
-        derivative = None
-        if upload.field in DERIVATIVE_KINDS:
-            derivative = staging.put(
-                display_copy(upload.data, settings.display_max_side, settings.photo_quality)
-            )
-        stored.append((upload, sha, facts, derivative))
+        rows.append(
+            {
+                "attempt_id": attempt_id,
+                "kind": upload.field,
+                "sha256": sha,
+                "content_type": facts.content_type,
+                "size_bytes": len(upload.data),
+                "width": facts.width,
+                "height": facts.height,
+            }
+        )
 
     details = {
         "reason_code": meta["reason_code"] if meta["outcome"] == "failed" else None,
@@ -272,29 +292,19 @@ def receive_attempt(
         details=details,
         proof=proof,
     )
-    rows = [
-        ProofFile(
-            attempt_id=attempt_id,
-            kind=upload.field,
-            sha256=sha,
-            content_type=facts.content_type,
-            size_bytes=len(upload.data),
-            width=facts.width,
-            height=facts.height,
-            derivative_sha256=derivative,
-        )
-        for upload, sha, facts, derivative in stored
-    ]
-    db.session.add_all(rows)
-    db.session.flush()
-    return _receipt(attempt, envelope, envelope.state.value, rows)
+    db.session.flush()  # the attempt's row first: its files point at it
+    if rows:
+        # One statement for all the files, nothing read back.
+        db.session.execute(insert(ProofFile), rows)
+    files = [{"kind": row["kind"], "sha256": row["sha256"]} for row in rows]
+    return _receipt(attempt, envelope, envelope.state.value, files)
 
 
 def _receipt(
     attempt: DeliveryAttempt,
     envelope: Envelope,
     envelope_state: str,
-    files: Sequence[ProofFile],
+    files: list[dict[str, str]],
     replay: bool = False,
 ) -> AttemptReceipt:
     return AttemptReceipt(
@@ -306,7 +316,7 @@ def _receipt(
         received_at=attempt.received_at,
         distance_m=attempt.distance_m,
         distance_flagged=bool(attempt.distance_flagged),
-        files=[{"kind": f.kind, "sha256": f.sha256} for f in files],
+        files=files,
         replay=replay,
     )
 
@@ -327,7 +337,7 @@ def _state_after(attempt: DeliveryAttempt) -> str:
 def _stop_on_run(stop_id: int, envelope_code: str, postman: User) -> RunStop:
     """The stop, if it is on an open run of this postman and holds this envelope; else 404.
 
-    Loaded with its run, office, envelope and dossier in one statement.
+    Loaded with its run, office, envelope, dossier and agency (for the webhook) in one statement.
     """
     stmt = (
         select(RunStop)
@@ -339,7 +349,7 @@ def _stop_on_run(stop_id: int, envelope_code: str, postman: User) -> RunStop:
         )
         .options(
             joinedload(RunStop.run).joinedload(DeliveryRun.post_office),
-            joinedload(RunStop.envelope).joinedload(Envelope.dossier),
+            joinedload(RunStop.envelope).joinedload(Envelope.dossier).joinedload(Dossier.agency),
         )
     )
     stop = db.session.execute(stmt).scalar_one_or_none()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 
 from flask_babel import gettext
 from marshmallow import Schema, fields, validate, validates_schema
@@ -125,10 +126,52 @@ class PositionSchema(Schema):
     accuracy_m = fields.Float(required=True, validate=validate.Range(min=0))
 
 
-class StrokePointSchema(Schema):
-    x = fields.Float(required=True)
-    y = fields.Float(required=True)
-    t = fields.Float(required=True)
+class Strokes(fields.Field):
+    """The signature's strokes, checked as a whole: at most MAX_STROKES strokes of at most
+    MAX_POINTS_PER_STROKE points, each point three finite numbers.
+
+    A point is sent as `[x, y, t]` (the compact form) or, by apps before it, `{"x", "y", "t"}`;
+    it is kept in the compact form. One pass over plain lists: a schema object per point cost
+    more than everything else in the meta.
+    """
+
+    default_error_messages = {
+        "strokes": "Must be a list of at most {strokes} strokes.",
+        "points": "Stroke {stroke}: must be a list of at most {points} points.",
+        "point": "Stroke {stroke}, point {point}: must be [x, y, t], three finite numbers.",
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs) -> list[list[list[float]]]:
+        if not isinstance(value, list) or len(value) > MAX_STROKES:
+            raise self.make_error("strokes", strokes=MAX_STROKES)
+        strokes = []
+        for i, stroke in enumerate(value):
+            if not isinstance(stroke, list) or len(stroke) > MAX_POINTS_PER_STROKE:
+                raise self.make_error("points", stroke=i, points=MAX_POINTS_PER_STROKE)
+            points = []
+            for j, point in enumerate(stroke):
+                if isinstance(point, dict) and point.keys() == _POINT_KEYS:
+                    point = [point["x"], point["y"], point["t"]]
+                if not (
+                    isinstance(point, list) and len(point) == 3 and all(map(_is_finite, point))
+                ):
+                    raise self.make_error("point", stroke=i, point=j)
+                points.append(point)
+            strokes.append(points)
+        return strokes
+
+
+_POINT_KEYS = {"x", "y", "t"}
+
+
+_SAFE_INTEGER = 2**53  # beyond it a phone's JavaScript number is no longer exact
+
+
+def _is_finite(number) -> bool:
+    """A JSON number a phone could have made: finite, not a bool, an integer JS holds exactly."""
+    if type(number) is int:
+        return -_SAFE_INTEGER < number < _SAFE_INTEGER
+    return type(number) is float and math.isfinite(number)
 
 
 class FileRefSchema(Schema):
@@ -175,14 +218,7 @@ class AttemptMetaSchema(Schema):
     fees_collected_vnd = fields.Integer(
         required=True, strict=True, validate=validate.Range(0, INT32_MAX)
     )
-    signature_strokes = fields.List(
-        fields.List(
-            fields.Nested(StrokePointSchema), validate=validate.Length(max=MAX_POINTS_PER_STROKE)
-        ),
-        load_default=None,
-        allow_none=True,
-        validate=validate.Length(max=MAX_STROKES),
-    )
+    signature_strokes = Strokes(load_default=None, allow_none=True)
     files = fields.List(fields.Nested(FileRefSchema), load_default=list)
 
     @validates_schema

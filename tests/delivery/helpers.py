@@ -24,12 +24,12 @@ OFFICE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 TODAY = local_date(NOW, "Asia/Ho_Chi_Minh")
 
 
-def make_run(factory, count=1, *, postman=None, run_date=TODAY, **dossier_kw):
+def make_run(factory, count=1, *, postman=None, agency=None, run_date=TODAY, **dossier_kw):
     """A postman's run of today with `count` envelopes loaded; returns (postman, run)."""
     office = postman.post_office if postman else factory.office()
     postman = postman or factory.user(Role.postman, post_office=office)
     supervisor = factory.user(Role.supervisor, post_office=office)
-    agency = factory.agency(post_office=office)
+    agency = agency or factory.agency(post_office=office)
     envelopes = [factory.envelope(agency=agency, **dossier_kw) for _ in range(count)]
     receive_envelopes(envelopes, actor=supervisor, now=NOW)
     run = plan_run(
@@ -61,7 +61,11 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-STROKES = [[{"x": 10.5, "y": 20.1, "t": 1700000000000}, {"x": 30.0, "y": 22.0, "t": 1700000000040}]]
+# Points as [x, y, t] (CSS px, ms since the epoch); apps before it sent {"x", "y", "t"}.
+STROKES = [[[10.5, 20.1, 1700000000000], [30.0, 22.0, 1700000000040]]]
+LEGACY_STROKES = [
+    [{"x": 10.5, "y": 20.1, "t": 1700000000000}, {"x": 30.0, "y": 22.0, "t": 1700000000040}]
+]
 
 
 def delivered_meta(stop, files, /, **overrides) -> dict:

@@ -1,7 +1,7 @@
 """POST /api/v1/attempts: every proof rule enforced on the server, idempotent on attempt_id."""
 
 import functools
-import io
+import hashlib
 import json
 import struct
 import uuid
@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from backend.delivery.receiving import legacy_meta_digest, meta_digest
 from backend.domain.lifecycle import Action
 from backend.envelopes.services import apply_action
 from backend.extensions import db
@@ -92,7 +93,7 @@ def test_a_delivery_is_recorded_with_its_proof(app, client, stop):
     assert stop.run.state == "in_progress"
 
 
-def test_files_are_stored_under_their_sha256_with_a_display_copy_of_each_photo(app, client, stop):
+def test_files_are_stored_under_their_sha256_as_they_came_and_nothing_else(app, client, stop):
     exif = Image.Exif()
     exif[0x010F] = "Phone maker"  # Make
     exif[0x8825] = {2: (21.0, 51.0, 0.0)}  # GPS
@@ -108,11 +109,9 @@ def test_files_are_stored_under_their_sha256_with_a_display_copy_of_each_photo(a
     assert photo_row.size_bytes == len(photo)
     with storage.open(photo_row.sha256) as f:
         assert f.read() == photo  # the evidence is kept as the phone made it
-    assert storage.exists(photo_row.derivative_sha256)
-    with storage.open(photo_row.derivative_sha256) as f:
-        copy = Image.open(io.BytesIO(f.read()))
-        assert copy.format == "JPEG" and max(copy.size) == 800  # TRAO_DISPLAY_MAX_SIDE
-        assert not copy.getexif()
+    # No display copy yet: it is made the first time someone opens the proof.
+    assert photo_row.derivative_sha256 is None
+    assert sorted(storage.stored_hashes()) == sorted(sha(d) for _, d in files)
 
 
 def test_the_dossier_history_carries_the_proof_summary(client, stop):
@@ -272,6 +271,32 @@ def test_the_same_id_with_other_content_is_a_conflict(client, stop):
     changed = {**meta, "note": "sửa lại"}
     response = post_attempt(client, changed, files)
     assert response.status_code == 409 and error_code(response) == "attempt_conflict"
+
+
+def test_an_attempt_stored_with_the_old_digest_is_still_recognised_on_replay(app, client, stop):
+    """Attempts received before the digest of the meta's text was stored with the canonical
+    digest; a phone sending one again after the upgrade gets its receipt, not a conflict."""
+    files = default_files()
+    meta = delivered_meta(stop, files)
+    first = post_attempt(client, meta, files)
+    attempt = db.session.get(DeliveryAttempt, meta["attempt_id"])
+    attempt.meta_digest = legacy_meta_digest(meta, app.config["ID_HASH_KEY"])
+    db.session.commit()
+    again = post_attempt(client, meta, files)
+    assert again.status_code == 200 and again.get_json() == first.get_json()
+    changed = post_attempt(client, {**meta, "note": "sửa lại"}, files)
+    assert changed.status_code == 409
+
+
+def test_the_digest_of_the_meta_is_keyed(app, client, stop):
+    """The meta holds a 12-digit ID number: an unkeyed hash of it would give the number away."""
+    files = default_files()
+    meta = delivered_meta(stop, files)
+    text = json.dumps(meta)
+    assert post_attempt(client, text, files).status_code == 201
+    stored = db.session.get(DeliveryAttempt, meta["attempt_id"]).meta_digest
+    assert stored == meta_digest(text, app.config["ID_HASH_KEY"])
+    assert stored != hashlib.sha256(text.encode()).hexdigest()
 
 
 def test_another_postmans_attempt_id_is_a_conflict(app, client, factory, stop):

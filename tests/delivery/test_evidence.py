@@ -1,18 +1,17 @@
 """Bounds on the evidence: GPS fixes, the phone's clock, text as Unicode, display copies bare."""
 
-import io
 import unicodedata
 from datetime import timedelta
 
 import pytest
-from PIL import Image, ImageCms
 
 from backend.extensions import db
 from backend.models import DeliveryAttempt, Event, ProofFile
-from backend.storage import get_storage
 from tests.conftest import NOW, login
 from tests.delivery.helpers import (
+    LEGACY_STROKES,
     OFFICE_TZ,
+    STROKES,
     default_files,
     delivered_meta,
     failed_meta,
@@ -123,57 +122,7 @@ def test_a_name_with_control_characters_is_refused(client, stop):
     assert "name" in response.get_json()["error"]["fields"]["recipient"]
 
 
-# --- Display copies -------------------------------------------------------------------------------
-
-
-def _photo_with_every_kind_of_metadata() -> bytes:
-    exif = Image.Exif()
-    exif[0x010F] = "Phone maker"
-    exif[0x0112] = 6  # orientation: rotated 90°
-    exif[0x8825] = {2: (21.0, 51.0, 0.0)}  # GPS
-    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
-    out = io.BytesIO()
-    Image.new("RGB", (400, 300), (200, 120, 40)).save(
-        out,
-        format="JPEG",
-        exif=exif.tobytes(),
-        icc_profile=icc,
-        comment=b"Nguyen Van An, 0912345678",
-        xmp=xmp,
-    )
-    return out.getvalue()
-
-
-def test_a_display_copy_carries_no_metadata_of_any_kind(client, stop):
-    photo = _photo_with_every_kind_of_metadata()
-    files = [("signature", png()), ("photo", photo)]
-    attempt = attempt_of(post_attempt(client, delivered_meta(stop, files), files))
-    row = next(f for f in attempt.files if f.kind == "photo")
-    with get_storage().open(row.derivative_sha256) as f:
-        data = f.read()
-    copy = Image.open(io.BytesIO(data))
-    assert copy.size == (300, 400)  # upright: the orientation was applied, then dropped
-    assert not copy.getexif() and "icc_profile" not in copy.info
-    assert "comment" not in copy.info and "xmp" not in copy.info
-    assert b"Nguyen Van An" not in data and b"xmpmeta" not in data
-    # No APPn segment but the JFIF header (APP0), and no comment (COM) at all.
-    markers = _jpeg_markers(data)
-    assert not ({0xFFFE} | set(range(0xFFE1, 0xFFF0))) & markers
-    with get_storage().open(row.sha256) as f:
-        assert f.read() == photo  # the evidence itself is kept as the phone made it
-
-
-def _jpeg_markers(data: bytes) -> set[int]:
-    """The markers of a JPEG's header segments, up to the start of the scan."""
-    markers, i = set(), 2
-    while i < len(data) - 4 and data[i] == 0xFF:
-        marker = int.from_bytes(data[i : i + 2], "big")
-        markers.add(marker)
-        if marker == 0xFFDA:
-            break
-        i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
-    return markers
+# --- Files ----------------------------------------------------------------------------------------
 
 
 def test_the_proof_file_records_what_the_header_said(client, stop):
@@ -185,3 +134,37 @@ def test_the_proof_file_records_what_the_header_said(client, stop):
         ("photo", 1280, 960, "image/jpeg"),
     ]
     assert all(isinstance(r, ProofFile) for r in rows)
+
+
+# --- The signature's strokes --------------------------------------------------------------------
+
+
+def test_strokes_sent_the_old_way_are_kept_in_the_compact_form(client, stop):
+    files = default_files()
+    attempt = attempt_of(
+        post_attempt(client, delivered_meta(stop, files, signature_strokes=LEGACY_STROKES), files)
+    )
+    assert attempt.signature_strokes == STROKES
+
+
+@pytest.mark.parametrize(
+    "strokes",
+    [
+        [[[1, 2, 3]]] * 201,  # too many strokes
+        [[[1, 2, 3]] * 2001],  # too many points in a stroke
+        [[[1, 2]]],
+        [[[1, 2, 3, 4]]],
+        [[[1, "2", 3]]],
+        [[[1, True, 3]]],
+        [[[1, 2, 2**60]]],
+        [[{"x": 1, "y": 2}]],
+        [[{"x": 1, "y": 2, "t": 3, "p": 0.5}]],
+        [{"x": 1}],
+        "strokes",
+    ],
+)
+def test_strokes_out_of_shape_are_refused(client, stop, strokes):
+    files = default_files()
+    response = post_attempt(client, delivered_meta(stop, files, signature_strokes=strokes), files)
+    assert response.status_code == 422
+    assert "signature_strokes" in response.get_json()["error"]["fields"]

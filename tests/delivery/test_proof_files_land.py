@@ -56,13 +56,12 @@ def test_a_refused_attempt_leaves_no_file_even_after_its_files_were_checked(clie
     assert stored_files() == []
 
 
-def test_an_accepted_attempt_has_exactly_its_files_and_display_copies(client, stop):
+def test_an_accepted_attempt_has_exactly_its_files(client, stop):
     files = default_files()
     assert post_attempt(client, delivered_meta(stop, files), files).status_code == 201
     rows = db.session.execute(select(ProofFile)).scalars().all()
-    expected = {r.sha256 for r in rows} | {r.derivative_sha256 for r in rows} - {None}
     storage = get_storage()
-    assert set(storage.stored_hashes()) == expected
+    assert set(storage.stored_hashes()) == {r.sha256 for r in rows} == {sha(d) for _, d in files}
     assert all(not name.startswith(".") for name in stored_files())  # no staging, no temp
 
 
@@ -76,10 +75,7 @@ def test_a_crash_between_commit_and_publish_is_mended_by_the_sweep(client, stop,
     assert not any(storage.exists(sha(data)) for _, data in files)
 
     listed = sweep_proof_store(storage, apply=False, grace_seconds=0)
-    assert sorted(listed.published) == sorted(
-        [sha(data) for _, data in files]
-        + [db.session.scalar(select(ProofFile.derivative_sha256).where(ProofFile.kind == "photo"))]
-    )
+    assert sorted(listed.published) == sorted(sha(data) for _, data in files)
     assert not any(storage.exists(sha(data)) for _, data in files)  # listing changes nothing
 
     sweep_proof_store(storage, apply=True, grace_seconds=0)

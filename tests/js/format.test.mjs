@@ -75,7 +75,7 @@ test("meta of a delivery and of a failure", () => {
   assert.match(failed.attempt_id, /^[0-9a-f-]{36}$/);
 });
 
-test("signature_pad data becomes strokes of {x, y, t}", () => {
+test("signature_pad data becomes strokes of [x, y, t]", () => {
   const strokes = padToStrokes([{ points: [{ x: 1.234, y: 5.678, time: 99, pressure: 0.5 }] }]);
-  assert.deepEqual(strokes, [[{ x: 1.2, y: 5.7, t: 99 }]]);
+  assert.deepEqual(strokes, [[[1.2, 5.7, 99]]]);
 });

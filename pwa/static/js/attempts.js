@@ -110,9 +110,12 @@ export function signatureCanvasSize(devicePixelRatio, cssWidth, cssHeight) {
   return { ratio, width: side(cssWidth), height: side(cssHeight) };
 }
 
-/** signature_pad's data as strokes of points {x, y, t} (CSS pixels, ms since the epoch). */
+/**
+ * signature_pad's data as strokes of points [x, y, t] (CSS pixels to 0.1, ms since the epoch):
+ * the compact form the server checks in one pass (it still takes {x, y, t} from older entries).
+ */
 export function padToStrokes(data) {
   return data.map((group) =>
-    group.points.map((p) => ({ x: Math.round(p.x * 10) / 10, y: Math.round(p.y * 10) / 10, t: p.time })),
+    group.points.map((p) => [Math.round(p.x * 10) / 10, Math.round(p.y * 10) / 10, p.time]),
   );
 }

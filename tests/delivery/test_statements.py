@@ -1,0 +1,99 @@
+"""Receiving an attempt takes a handful of database statements, whatever the run's size: what it
+needs is loaded in one statement, everything is inserted without being read back, and nothing is
+lazily loaded. A statement more than listed here is an N+1 creeping in."""
+
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from backend.extensions import db
+from tests.conftest import login
+from tests.delivery.helpers import (
+    default_files,
+    delivered_meta,
+    failed_meta,
+    make_run,
+    post_attempt,
+)
+
+# The log-in (user and session, one join), the replay check, the stop with its run, office,
+# envelope, dossier and agency; then the event, the envelope, the attempt and its files (one
+# statement for all of them).
+STATEMENTS = [
+    "SELECT user_account",
+    "SELECT delivery_attempt",
+    "SELECT run_stop",
+    "INSERT INTO event",
+    "UPDATE envelope",
+    "INSERT INTO delivery_attempt",
+    "INSERT INTO proof_file",
+]
+
+
+@contextmanager
+def statements():
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split()[:3]))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def _kinds(seen: list[str]) -> list[str]:
+    """'SELECT user_account.id, …' → 'SELECT user_account', 'UPDATE envelope SET' →
+    'UPDATE envelope', 'INSERT INTO event (…' → 'INSERT INTO event'."""
+    out = []
+    for s in seen:
+        verb, *rest = s.split()
+        if verb == "SELECT":
+            out.append(f"SELECT {rest[0].split('.')[0]}")
+        elif verb == "UPDATE":
+            out.append(f"UPDATE {rest[0]}")
+        else:
+            out.append(" ".join([verb, *rest[:2]]))
+    return out
+
+
+def test_an_attempt_takes_seven_statements_however_large_the_run(client, factory):
+    postman, run = make_run(factory, count=30)
+    login(client, postman)
+    files = default_files()
+    metas = [delivered_meta(stop, files) for stop in run.stops[:3]]  # read before counting
+    failure = failed_meta(run.stops[3])
+    assert post_attempt(client, metas[0], files).status_code == 201  # the run starts: +1 UPDATE
+
+    for meta in metas[1:]:
+        with statements() as seen:
+            assert post_attempt(client, meta, files).status_code == 201
+        assert _kinds(seen) == STATEMENTS, seen
+    with statements() as seen:
+        assert post_attempt(client, failure, []).status_code == 201
+    assert _kinds(seen) == STATEMENTS[:-1], seen  # no files, no file statement
+
+
+def test_an_agency_with_a_webhook_adds_one_statement_for_its_message(client, factory):
+    agency = factory.agency(webhook_url="https://agency.example/hook")
+    postman, run = make_run(factory, count=2, agency=agency)
+    login(client, postman)
+    files = default_files()
+    metas = [delivered_meta(stop, files) for stop in run.stops]
+    assert post_attempt(client, metas[0], files).status_code == 201
+    with statements() as seen:
+        assert post_attempt(client, metas[1], files).status_code == 201
+    assert sorted(_kinds(seen)) == sorted([*STATEMENTS, "INSERT INTO outbox_message"]), seen
+
+
+def test_a_replay_takes_three(client, factory):
+    postman, run = make_run(factory)
+    login(client, postman)
+    files = default_files()
+    meta = delivered_meta(run.stops[0], files)
+    assert post_attempt(client, meta, files).status_code == 201
+    with statements() as seen:
+        assert post_attempt(client, meta, files).status_code == 200
+    assert len(seen) <= 4, seen  # the log-in, the attempt with its files, its state after
