@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import time
@@ -38,8 +39,12 @@ def sha256_hex(data: bytes) -> str:
 class Staging(Protocol):
     """Files written aside for one transaction: published after its commit, else discarded."""
 
-    def put(self, data: bytes) -> str:
-        """Write the bytes aside (not yet in the store) and return their SHA-256."""
+    def put(self, data: bytes, sha256: str | None = None) -> str:
+        """Write the bytes aside (not yet in the store) and return their SHA-256 (given, when
+        the caller has computed it already)."""
+
+    def seal(self) -> None:
+        """Make the staged files durable under their names: call before the commit."""
 
     def publish(self) -> None:
         """Move every staged file into the store (after the commit)."""
@@ -95,31 +100,51 @@ class LocalStaging:
         self.folder: Path | None = None
         self.hashes: list[str] = []
 
-    def put(self, data: bytes) -> str:
-        digest = sha256_hex(data)
+    def put(self, data: bytes, sha256: str | None = None) -> str:
+        digest = sha256 or sha256_hex(data)
         if digest in self.hashes:
             return digest
         if self.folder is None:
-            base = self.store.root / STAGING_DIR
-            base.mkdir(parents=True, exist_ok=True)
-            # The time in the name lets the sweeper tell a live request from a dead one.
-            self.folder = Path(tempfile.mkdtemp(dir=base, prefix=f"{int(time.time())}-"))
-        tmp = _write_durably(self.folder, data)
-        tmp.replace(self.folder / digest)
+            self.folder = self._new_folder()
+        # The folder is this transaction's alone: written in place, no temporary name.
+        with open(self.folder / digest, "xb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
         self.hashes.append(digest)
         return digest
 
+    def _new_folder(self) -> Path:
+        base = self.store.root / STAGING_DIR
+        # The time in the name lets the sweeper tell a live transaction from a dead one.
+        folder = base / f"{int(time.time())}-{secrets.token_hex(8)}"
+        try:
+            folder.mkdir()
+        except FileNotFoundError:
+            base.mkdir(parents=True, exist_ok=True)
+            folder.mkdir()
+        return folder
+
+    def seal(self) -> None:
+        if self.folder is not None:
+            _fsync_dir(self.folder)
+
     def publish(self) -> None:
-        if self.folder is None:
-            return
         for digest in self.hashes:
             self.store.adopt(self.folder / digest, digest)
-        shutil.rmtree(self.folder, ignore_errors=True)
-        self.folder, self.hashes = None, []
+        self._forget()
 
     def discard(self) -> None:
+        for digest in self.hashes:
+            (self.folder / digest).unlink(missing_ok=True)
+        self._forget()
+
+    def _forget(self) -> None:
         if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
+            try:
+                self.folder.rmdir()  # empty by now
+            except OSError:
+                shutil.rmtree(self.folder, ignore_errors=True)
         self.folder, self.hashes = None, []
 
 
@@ -161,11 +186,14 @@ class LocalStorage:
     def adopt(self, source: Path, sha256: str) -> None:
         """Move a staged file (already named by its hash) into the store."""
         target = self.path(sha256)
-        if target.exists():
-            source.unlink(missing_ok=True)
-            return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        source.replace(target)
+        # Replacing a file of the same name is harmless: it holds the same bytes.
+        try:
+            source.replace(target)
+        except FileNotFoundError:
+            if not source.exists():
+                return  # published already (a sweep and a request, say)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source.replace(target)
         _fsync_dir(target.parent)
 
     def open(self, sha256: str) -> BinaryIO:

@@ -473,6 +473,7 @@ def drive(
     seconds: int,
     connections: int,
     script: Path,
+    profile: Path | None = None,
 ) -> Round:
     workers = [server.process.pid, *_children(server.process.pid)]
     postgres = _postgres_pids()
@@ -494,8 +495,33 @@ def drive(
         cookie,
         csrf,
     ]
+    spies = [
+        subprocess.Popen(
+            [
+                str(VENV_BIN / "py-spy"),
+                "record",
+                "-p",
+                str(pid),
+                "-d",
+                str(seconds),
+                "-r",
+                "100",
+                "-f",
+                "raw",
+                "--nonblocking",
+                "--gil",
+                "-o",
+                str(profile / f"{server.name}-{pid}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in (workers[1:] if profile else [])
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(process.pid, 0)
+    for spy in spies:
+        spy.wait()
     out = process.stdout.read()
     process.returncode = os.waitstatus_to_exitcode(status)
     app_cpu = _cpu_seconds(workers) - app_before
@@ -529,9 +555,19 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--max-rate", type=int, default=400, help="uploads/s prepared per round")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="sample Trao's workers with py-spy during its rounds; folded stacks to this folder "
+        "(summed by bench/profile_summary.py). Sampling costs the workers a little.",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("bench/ingest.py needs wrk (Debian: apt-get install wrk)")
+    if args.profile:
+        if not (VENV_BIN / "py-spy").exists():
+            sys.exit("--profile needs py-spy (.venv/bin/pip install py-spy)")
+        args.profile.mkdir(parents=True, exist_ok=True)
 
     work = Path(tempfile.mkdtemp(prefix="trao-ingest-"))
     name = f"trao_ingest_{os.getpid()}"
@@ -597,6 +633,7 @@ def main() -> None:
                     args.seconds,
                     args.connections,
                     script,
+                    profile=args.profile if server is trao else None,
                 )
                 if results[server.name].requests >= per_round:
                     print(f"warning: {server.name} used every prepared upload; raise --max-rate")

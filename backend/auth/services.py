@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from werkzeug.security import generate_password_hash
 
 from backend.extensions import db
@@ -66,20 +66,25 @@ def start_session(user: User, *, now: datetime, lifetime: timedelta) -> str:
     return session_id
 
 
+# Every request runs it: built once (building and keying a statement costs more than its run).
+_SESSION_USER = (
+    select(User)
+    .join(AuthSession, AuthSession.user_id == User.id)
+    .where(
+        AuthSession.id_hash == bindparam("id_hash"),
+        AuthSession.expires_at > bindparam("now"),
+        User.id == bindparam("user_id"),
+        User.active.is_(True),
+    )
+)
+
+
 def session_user(user_id: int, session_id: str | None, *, now: datetime) -> User | None:
     """The active user this unexpired session belongs to (one query), or None if it has ended."""
     if not session_id:
         return None
-    return db.session.execute(
-        select(User)
-        .join(AuthSession, AuthSession.user_id == User.id)
-        .where(
-            AuthSession.id_hash == hash_session_id(session_id),
-            AuthSession.expires_at > now,
-            User.id == user_id,
-            User.active.is_(True),
-        )
-    ).scalar_one_or_none()
+    params = {"id_hash": hash_session_id(session_id), "now": now, "user_id": user_id}
+    return db.session.execute(_SESSION_USER, params).scalar_one_or_none()
 
 
 def end_session(session_id: str) -> None:

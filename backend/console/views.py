@@ -142,6 +142,7 @@ def proof_display_copy(sha256: str):
             staging=staging,
             settings=ProofSettings.from_config(current_app.config),
         )
+        staging.seal()
         db.session.commit()
     except BaseException:
         db.session.rollback()

@@ -33,6 +33,9 @@ from backend.storage import get_storage
 from backend.validation import UnreadableJson, error_tree, parse_json_object
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+# Made once: a schema deep-copies its fields when made, which cost as much as loading the meta.
+ATTEMPT_META = AttemptMetaSchema()
+ATTEMPT_RECEIPT = AttemptReceiptSchema()
 
 
 @bp.get("/api/v1/session")
@@ -97,7 +100,7 @@ def api_post_attempt():
         raise Invalid(_("An attempt is sent as multipart/form-data."), code="multipart_required")
     text = request.form.get("meta")
     raw = _parse_meta(text)
-    meta = AttemptMetaSchema().load(raw)
+    meta = ATTEMPT_META.load(raw)
     uploads = _uploads()
     key = current_app.config["ID_HASH_KEY"]
     replay = {
@@ -111,7 +114,7 @@ def api_post_attempt():
     if receipt is None:
         receipt = _receive(meta, replay)
     status = 200 if receipt.replay else 201
-    return jsonify(AttemptReceiptSchema().dump(receipt)), status
+    return jsonify(ATTEMPT_RECEIPT.dump(receipt)), status
 
 
 def _receive(meta, replay: dict):
@@ -132,6 +135,7 @@ def _receive(meta, replay: dict):
             staging=staging,
             policy=config["DELIVERY_POLICY"],
         )
+        staging.seal()
         db.session.commit()
     except (IntegrityError, StaleDataError):
         # Lost a race: the same upload sent twice at once (answered as a replay), or another

@@ -180,9 +180,43 @@ def _open_header(upload: Upload, bounds: ImageBounds) -> Image.Image:
     return image
 
 
-# A JPEG is proven whole by decoding it at an eighth of its size (Pillow's draft mode): every
-# byte of the scan is still read and Huffman-decoded, for a fraction of a full decode's work.
-JPEG_CHECK_SCALE = 8
+_SOI, _EOI, _SOS = b"\xff\xd8", b"\xff\xd9", 0xDA
+# Markers that stand alone, with no length after them: TEM and the restart markers.
+_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
+# Start-of-frame markers (all but DHT, JPG and DAC, which share the range).
+_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def jpeg_is_whole(data: bytes) -> bool:
+    """Whether a JPEG's structure is whole: its start, header segments that each fit in the
+    file, a frame header, a scan, and an end marker after the scan.
+
+    Inside the scan's coded data every 0xFF byte is followed by 0x00 or a restart marker, so an
+    end marker after the scan's start is the real end: a file cut short has none. This reads
+    the headers and searches bytes; decoding even at an eighth of the size cost a hundred times
+    more (2 ms for a 1280 px photo).
+    """
+    if not data.startswith(_SOI):
+        return False
+    i, end, frame = 2, len(data), False
+    while i + 4 <= end:
+        if data[i] != 0xFF:
+            return False
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            i += 1
+            continue
+        if marker in _STANDALONE:
+            i += 2
+            continue
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        if length < 2 or i + 2 + length > end:
+            return False
+        frame = frame or marker in _FRAMES
+        if marker == _SOS:
+            return frame and data.rfind(_EOI) > i + 2 + length
+        i += 2 + length
+    return False
 
 
 def check_image(upload: Upload, bounds: ImageBounds) -> ImageFacts:
@@ -190,8 +224,9 @@ def check_image(upload: Upload, bounds: ImageBounds) -> ImageFacts:
 
     The bounds are checked on the header, so a small file claiming a huge picture is refused
     before anything is decoded. Then a PNG's chunks are checked against their CRCs (nothing is
-    inflated) and a JPEG is decoded at an eighth of its size: a truncated, damaged or fake file
-    fails, and no full-size pixels are ever made on the request path.
+    inflated) and a JPEG's structure is walked (jpeg_is_whole): a truncated or fake file fails,
+    and no pixel is decoded on the request path. (Damage in transit is what the SHA-256 the
+    phone computed catches.)
     """
     try:
         with _open_header(upload, bounds) as image:
@@ -200,10 +235,8 @@ def check_image(upload: Upload, bounds: ImageBounds) -> ImageFacts:
             )
             if facts.format == "PNG":
                 image.verify()
-            else:
-                scaled = (image.width // JPEG_CHECK_SCALE, image.height // JPEG_CHECK_SCALE)
-                image.draft(image.mode, (max(1, scaled[0]), max(1, scaled[1])))
-                image.load()
+            elif not jpeg_is_whole(upload.data):
+                raise _bad_image(upload.field)
     except Invalid:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:

@@ -13,8 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from geopy.distance import geodesic
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from backend.delivery.proof_files import ProofSettings, Upload, check_files, check_image
@@ -25,6 +24,7 @@ from backend.domain.lifecycle import Action, State
 from backend.domain.policy import DEFAULT_POLICY, DeliveryPolicy, IdCheckMethod, Relation
 from backend.domain.proof import ProofGap, proof_gaps
 from backend.domain.review import ReviewFlag, assess_fix, beyond_geofence
+from backend.domain.routing import haversine_m
 from backend.envelopes.services import apply_action
 from backend.errors import Conflict, Invalid, NotFound
 from backend.extensions import db
@@ -100,28 +100,32 @@ def record_attempt(
     timezone: str = DEFAULT_TIMEZONE,
     details: dict[str, Any] | None = None,
     proof: dict[str, Any] | None = None,
-) -> DeliveryAttempt:
+) -> dict[str, Any]:
     """Write one attempt's record and move its envelope through the lifecycle (one transaction).
 
     `details` are the record's columns (scan, recipient, position...); `proof` is the summary
-    written into the envelope's event for the dossier's history and the agency's webhook.
+    written into the envelope's event for the dossier's history and the agency's webhook. The
+    record is inserted as it is (an immutable row, nothing to track): its columns are returned.
     """
     envelope = stop.envelope
     action = Action.deliver if outcome == "delivered" else Action.fail
-    attempt = DeliveryAttempt(
-        id=attempt_id,
-        envelope=envelope,
-        run_id=stop.run_id,
-        stop_id=stop.id,
-        postman_id=postman.id,
-        attempt_number=envelope.attempts_made + 1,
-        outcome=outcome,
-        device_time=device_time,
-        received_at=now,
-        meta_digest=meta_digest,
+    attempt = {
+        "reason_code": None,
+        "distance_m": None,
+        "distance_flagged": False,
         **(details or {}),
-    )
-    db.session.add(attempt)
+        "id": attempt_id,
+        "envelope_id": envelope.id,
+        "run_id": stop.run_id,
+        "stop_id": stop.id,
+        "postman_id": postman.id,
+        "attempt_number": envelope.attempts_made + 1,
+        "outcome": outcome,
+        "device_time": device_time,
+        "received_at": now,
+        "meta_digest": meta_digest,
+    }
+    db.session.connection().execute(_INSERT_ATTEMPT, [attempt])
     run = stop.run
     if run.state == RunState.planned.value:
         run.state = RunState.in_progress.value
@@ -136,8 +140,8 @@ def record_attempt(
         data={
             "attempt_id": attempt_id,
             "outcome": outcome,
-            "reason": attempt.reason_code,
-            "attempt_number": attempt.attempt_number,
+            "reason": attempt["reason_code"],
+            "attempt_number": attempt["attempt_number"],
             **(proof or {}),
         },
     )
@@ -159,28 +163,31 @@ def find_replay(
     current one. A replay carries the files again: any of the attempt's files missing from the
     store (a crash between the commit and the publish) is put back from them.
     """
+    # Nearly every attempt is new: two columns answer that, without loading an entity.
+    stored = db.session.connection().execute(_STORED_ATTEMPT, {"attempt_id": attempt_id}).first()
+    if stored is None:
+        return None
+    same = stored.meta_digest == digest or (
+        legacy_digest is not None and stored.meta_digest == legacy_digest()
+    )
+    if stored.postman_id != postman.id or not same:
+        raise Conflict(
+            _("An attempt with this id was already received with other content."),
+            code="attempt_conflict",
+        )
     attempt = db.session.get(
         DeliveryAttempt,
         attempt_id,
         options=[selectinload(DeliveryAttempt.files), joinedload(DeliveryAttempt.envelope)],
     )
-    if attempt is None:
-        return None
-    same = attempt.meta_digest == digest or (
-        legacy_digest is not None and attempt.meta_digest == legacy_digest()
-    )
-    if attempt.postman_id != postman.id or not same:
-        raise Conflict(
-            _("An attempt with this id was already received with other content."),
-            code="attempt_conflict",
-        )
     if storage is not None:
         _restore_missing_files(attempt, uploads, storage)
     files = [
         {"kind": row.kind, "sha256": row.sha256}
         for row in sorted(attempt.files, key=lambda row: row.id)
     ]
-    return _receipt(attempt, attempt.envelope, _state_after(attempt), files, replay=True)
+    columns = {name: getattr(attempt, name) for name in _RECEIPT_COLUMNS}
+    return _receipt(columns, attempt.envelope.code, _state_after(attempt), files, replay=True)
 
 
 def _restore_missing_files(
@@ -231,7 +238,7 @@ def receive_attempt(
     rows = []
     for upload, sha in zip(uploads, hashes, strict=True):
         facts = check_image(upload, settings.bounds(upload.field))
-        staging.put(upload.data)
+        staging.put(upload.data, sha)
         rows.append(
             {
                 "attempt_id": attempt_id,
@@ -295,27 +302,28 @@ def receive_attempt(
     db.session.flush()  # the attempt's row first: its files point at it
     if rows:
         # One statement for all the files, nothing read back.
-        db.session.execute(insert(ProofFile), rows)
+        db.session.connection().execute(_INSERT_FILES, rows)
     files = [{"kind": row["kind"], "sha256": row["sha256"]} for row in rows]
-    return _receipt(attempt, envelope, envelope.state.value, files)
+    return _receipt(attempt, envelope.code, envelope.state.value, files)
 
 
 def _receipt(
-    attempt: DeliveryAttempt,
-    envelope: Envelope,
+    attempt: Mapping[str, Any],
+    envelope_code: str,
     envelope_state: str,
     files: list[dict[str, str]],
     replay: bool = False,
 ) -> AttemptReceipt:
+    """The receipt of an attempt's record (its columns by name)."""
     return AttemptReceipt(
-        attempt_id=attempt.id,
-        envelope_code=envelope.code,
+        attempt_id=attempt["id"],
+        envelope_code=envelope_code,
         envelope_state=envelope_state,
-        attempt_number=attempt.attempt_number,
-        outcome=attempt.outcome,
-        received_at=attempt.received_at,
-        distance_m=attempt.distance_m,
-        distance_flagged=bool(attempt.distance_flagged),
+        attempt_number=attempt["attempt_number"],
+        outcome=attempt["outcome"],
+        received_at=attempt["received_at"],
+        distance_m=attempt["distance_m"],
+        distance_flagged=bool(attempt["distance_flagged"]),
         files=files,
         replay=replay,
     )
@@ -334,25 +342,42 @@ def _state_after(attempt: DeliveryAttempt) -> str:
     return attempt.envelope.state.value
 
 
+# The statements of every attempt, built once: building and keying one costs more than its run.
+_STOP_ON_RUN = (
+    select(RunStop)
+    .join(DeliveryRun, RunStop.run_id == DeliveryRun.id)
+    .where(
+        RunStop.id == bindparam("stop_id"),
+        DeliveryRun.postman_id == bindparam("postman_id"),
+        DeliveryRun.state != RunState.closed.value,
+    )
+    .options(
+        joinedload(RunStop.run).joinedload(DeliveryRun.post_office),
+        joinedload(RunStop.envelope).joinedload(Envelope.dossier).joinedload(Dossier.agency),
+    )
+)
+_STORED_ATTEMPT = select(DeliveryAttempt.postman_id, DeliveryAttempt.meta_digest).where(
+    DeliveryAttempt.id == bindparam("attempt_id")
+)
+_INSERT_FILES = ProofFile.__table__.insert()
+_INSERT_ATTEMPT = DeliveryAttempt.__table__.insert()
+_RECEIPT_COLUMNS = (
+    "id",
+    "attempt_number",
+    "outcome",
+    "received_at",
+    "distance_m",
+    "distance_flagged",
+)
+
+
 def _stop_on_run(stop_id: int, envelope_code: str, postman: User) -> RunStop:
     """The stop, if it is on an open run of this postman and holds this envelope; else 404.
 
     Loaded with its run, office, envelope, dossier and agency (for the webhook) in one statement.
     """
-    stmt = (
-        select(RunStop)
-        .join(DeliveryRun, RunStop.run_id == DeliveryRun.id)
-        .where(
-            RunStop.id == stop_id,
-            DeliveryRun.postman_id == postman.id,
-            DeliveryRun.state != RunState.closed.value,
-        )
-        .options(
-            joinedload(RunStop.run).joinedload(DeliveryRun.post_office),
-            joinedload(RunStop.envelope).joinedload(Envelope.dossier).joinedload(Dossier.agency),
-        )
-    )
-    stop = db.session.execute(stmt).scalar_one_or_none()
+    params = {"stop_id": stop_id, "postman_id": postman.id}
+    stop = db.session.execute(_STOP_ON_RUN, params).scalar_one_or_none()
     if stop is None or stop.envelope.code != envelope_code:
         raise NotFound(_("This envelope is not on your run."), code="not_on_your_run")
     return stop
@@ -539,9 +564,9 @@ def _position(
         latitude=position["lat"], longitude=position["lon"], accuracy_m=position["accuracy_m"]
     )
     if dossier.latitude is not None and dossier.longitude is not None:
-        distance = geodesic(
-            (position["lat"], position["lon"]), (dossier.latitude, dossier.longitude)
-        ).meters
+        distance = haversine_m(
+            position["lat"], position["lon"], dossier.latitude, dossier.longitude
+        )
         columns["distance_m"] = round(distance, 1)
         columns["distance_flagged"] = beyond_geofence(distance, position["accuracy_m"], policy)
         if columns["distance_flagged"]:

@@ -7,15 +7,22 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
-EARTH_RADIUS_M = 6_371_000.0
+# WGS 84: the ellipsoid GPS positions are given on.
+WGS84_A = 6_378_137.0
+WGS84_E2 = 0.00669437999014
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres; ample for a few kilometres of town."""
+    """Great-circle distance in metres on the sphere that best fits the ellipsoid where the two
+    points are (its Gaussian radius at their mean latitude): within 0.5 % of the ellipsoidal
+    distance across Vietnam (a fixed mean radius is off by more near the equator), and a
+    hundredth of its cost."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+    sin_mid = math.sin((p1 + p2) / 2)
+    radius = WGS84_A * math.sqrt(1 - WGS84_E2) / (1 - WGS84_E2 * sin_mid * sin_mid)
+    return 2 * radius * math.asin(math.sqrt(a))
 
 
 def order_nearest_first(
