@@ -57,7 +57,11 @@ class Config:
             _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'trao.db'}")
         )
         # hide_parameters: a database error in the log must not carry names, phones or addresses.
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+        # No pool_pre_ping: connections idle longer than TRAO_DB_IDLE_PING_SECONDS are pinged
+        # before use instead (backend/database.py); a ping on every checkout cost each request
+        # a round trip.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True}
+        self.TRAO_DB_IDLE_PING_SECONDS = float(_env("TRAO_DB_IDLE_PING_SECONDS", "10"))
         self.STORAGE_URL = _env("STORAGE_URL", str(INSTANCE_DIR / "proofs"))
         self.TIMEZONE = _env("TRAO_TIMEZONE", "Asia/Ho_Chi_Minh")
         # Keys for signing envelope QR codes and hashing ID numbers. Derived from SECRET_KEY unless

@@ -29,11 +29,13 @@ from backend.envelopes.services import apply_action
 from backend.errors import Conflict, Invalid, NotFound
 from backend.extensions import db
 from backend.models import (
+    Agency,
     DeliveryAttempt,
     DeliveryRun,
     Dossier,
     Envelope,
     Event,
+    PostOffice,
     ProofFile,
     RunState,
     RunStop,
@@ -351,9 +353,28 @@ _STOP_ON_RUN = (
         DeliveryRun.postman_id == bindparam("postman_id"),
         DeliveryRun.state != RunState.closed.value,
     )
+    # Only the columns an attempt reads (a statement-count test catches one forgotten).
     .options(
-        joinedload(RunStop.run).joinedload(DeliveryRun.post_office),
-        joinedload(RunStop.envelope).joinedload(Envelope.dossier).joinedload(Dossier.agency),
+        joinedload(RunStop.run)
+        .load_only(DeliveryRun.state, DeliveryRun.run_date, DeliveryRun.post_office_id)
+        .joinedload(DeliveryRun.post_office)
+        .load_only(PostOffice.timezone),
+        joinedload(RunStop.envelope)
+        .joinedload(Envelope.dossier)
+        .load_only(
+            Dossier.code,
+            Dossier.agency_id,
+            Dossier.result_type,
+            Dossier.holder_only,
+            Dossier.recipient_name,
+            Dossier.recipient_id_last4,
+            Dossier.postage_vnd,
+            Dossier.agency_fee_vnd,
+            Dossier.latitude,
+            Dossier.longitude,
+        )
+        .joinedload(Dossier.agency)
+        .load_only(Agency.webhook_url),
     )
 )
 _STORED_ATTEMPT = select(DeliveryAttempt.postman_id, DeliveryAttempt.meta_digest).where(

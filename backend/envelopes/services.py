@@ -6,8 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from backend.clock import local_date
 from backend.domain.codes import make_envelope_code
@@ -32,25 +35,30 @@ def record_event(
     to_state: State | None = None,
     data: dict[str, Any] | None = None,
 ) -> Event:
-    """Append one event, and queue it for the agency's webhook (transactional outbox)."""
-    event = Event(
-        kind=kind,
-        dossier_id=dossier.id,
-        envelope_id=envelope.id if envelope else None,
-        from_state=from_state.value if from_state else None,
-        to_state=to_state.value if to_state else None,
-        actor_id=actor.id if actor else None,
-        actor_kind=actor_kind or ("user" if actor else "system"),
-        occurred_at=now,
-        data=data or {},
-    )
-    db.session.add(event)
-    db.session.flush()
+    """Append one event, and queue it for the agency's webhook (transactional outbox).
+
+    Events are never changed once written, so the row is inserted as it is (nothing for the
+    session to track); the event comes back detached, as it was written.
+    """
+    values = {
+        "kind": kind,
+        "dossier_id": dossier.id,
+        "envelope_id": envelope.id if envelope else None,
+        "from_state": from_state.value if from_state else None,
+        "to_state": to_state.value if to_state else None,
+        "actor_id": actor.id if actor else None,
+        "actor_kind": actor_kind or ("user" if actor else "system"),
+        "occurred_at": now,
+        "data": data or {},
+    }
+    event_id = db.session.connection().execute(_INSERT_EVENT, values).scalar_one()
+    event = Event(id=event_id, **values)
+    make_transient_to_detached(event)
     agency = dossier.agency
     if agency is not None and agency.webhook_url:
         db.session.add(
             OutboxMessage(
-                event_id=event.id,
+                event_id=event_id,
                 channel="webhook",
                 agency_id=agency.id,
                 payload=_webhook_payload(event, dossier, envelope),
@@ -59,6 +67,9 @@ def record_event(
             )
         )
     return event
+
+
+_INSERT_EVENT = Event.__table__.insert().returning(Event.__table__.c.id)
 
 
 def _webhook_payload(event: Event, dossier: Dossier, envelope: Envelope | None) -> dict:
@@ -90,15 +101,15 @@ def apply_action(
     """Move an envelope through the lifecycle and log the event; raise if the rules forbid it."""
     before = envelope.state
     after = next_state(before, action, attempts_made=envelope.attempts_made, policy=policy)
+    changes: dict[str, Any] = {"_state": after.value, "updated_at": now}
     if action in _ATTEMPT_ACTIONS:
-        envelope.attempts_made += 1
+        changes["attempts_made"] = envelope.attempts_made + 1
     if after is State.held_at_office:
-        envelope.held_on = local_date(now, timezone)
-        envelope.hold_deadline = hold_deadline(envelope.held_on, policy, closures)
+        changes["held_on"] = local_date(now, timezone)
+        changes["hold_deadline"] = hold_deadline(changes["held_on"], policy, closures)
     elif before is State.held_at_office:
-        envelope.held_on = envelope.hold_deadline = None
-    envelope._state = after.value
-    envelope.updated_at = now
+        changes["held_on"] = changes["hold_deadline"] = None
+    _write_state(envelope, changes)
     return record_event(
         f"envelope.{action.value}",
         dossier=envelope.dossier,
@@ -110,6 +121,54 @@ def apply_action(
         to_state=after,
         data=data,
     )
+
+
+_STATE_COLUMNS = ("_state", "attempts_made", "held_on", "hold_deadline", "updated_at")
+_UPDATE_STATE = (
+    update(Envelope.__table__)
+    .where(
+        Envelope.__table__.c.id == bindparam("envelope_id"),
+        Envelope.__table__.c.version == bindparam("expected_version"),
+    )
+    .values(
+        state=bindparam("_state"),
+        attempts_made=bindparam("attempts_made"),
+        held_on=bindparam("held_on"),
+        hold_deadline=bindparam("hold_deadline"),
+        updated_at=bindparam("updated_at"),
+        version=bindparam("new_version"),
+    )
+)
+
+
+def _write_state(envelope: Envelope, changes: dict[str, Any]) -> None:
+    """Write the envelope's new state at once, guarded by its version: a writer that read the
+    envelope before another changed it loses (StaleDataError), as the ORM's version check does.
+
+    One statement, nothing left for the session to track; an envelope not yet in the database
+    (never the case in the service, but possible in a script) goes through the session.
+    """
+    state = inspect(envelope)
+    if not state.persistent or state.modified:
+        for name, value in changes.items():
+            setattr(envelope, name, value)
+        return
+    values = {name: changes.get(name, getattr(envelope, name)) for name in _STATE_COLUMNS}
+    version = envelope.version
+    result = db.session.connection().execute(
+        _UPDATE_STATE,
+        {
+            **values,
+            "envelope_id": envelope.id,
+            "expected_version": version,
+            "new_version": version + 1,
+        },
+    )
+    if result.rowcount != 1:
+        raise StaleDataError(f"envelope {envelope.id} was changed by another transaction")
+    for name, value in values.items():
+        set_committed_value(envelope, name, value)
+    set_committed_value(envelope, "version", version + 1)
 
 
 def allocate_envelope_codes(prefix: str, count: int) -> list[str]:

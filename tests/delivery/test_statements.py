@@ -17,15 +17,15 @@ from tests.delivery.helpers import (
 )
 
 # The log-in (user and session, one join), the replay check, the stop with its run, office,
-# envelope, dossier and agency; then the attempt, the event, the envelope and the attempt's
-# files (one statement for all of them).
+# envelope, dossier and agency; then the attempt, the envelope's state, its event and the
+# attempt's files (one statement for all of them).
 STATEMENTS = [
     "SELECT user_account",
     "SELECT delivery_attempt",
     "SELECT run_stop",
     "INSERT INTO delivery_attempt",
-    "INSERT INTO event",
     "UPDATE envelope",
+    "INSERT INTO event",
     "INSERT INTO proof_file",
 ]
 
