@@ -45,16 +45,23 @@ def register_security(app: Flask) -> None:
 def security_headers(response: Response) -> Response:
     """Headers every response carries; `no-store` unless the view chose its caching."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
+    # (One look at the names present: a missing header looked up by name costs an exception.)
+    present = {name.lower() for name in headers.keys()}
+    wanted = [
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+        # Pages and API answers carry names, phones and addresses: no cache may keep them.
+        # What may be cached says so itself (static files, the app shell, the service
+        # worker, icons).
+        ("Cache-Control", "no-store"),
+    ]
     if current_app.config["TRAO_CONFIG"].ENV == "production":
-        headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
-    # Pages and API answers carry names, phones and addresses: no cache may keep them. What may
-    # be cached says so itself (static files, the app shell, the service worker, icons).
-    if "Cache-Control" not in headers:
-        headers["Cache-Control"] = "no-store"
+        wanted.append(("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY))
+    for name, value in wanted:
+        if name.lower() not in present:
+            headers[name] = value
     return response
 
 

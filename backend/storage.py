@@ -6,7 +6,8 @@ name) and lets anyone check years later that a file is the one the proof names.
 A request writes its files to a staging area first and publishes them into the store only after
 its database transaction has committed: a file is in the store only when a committed record
 names it. Staging left behind by a crash (between the commit and the publish, or halfway
-through a write) is repaired or removed by `flask proof-files orphans --apply`.
+through a write) is repaired or removed by `flask proof-files orphans --apply`: run it after an
+unclean stop (a machine that lost power), before serving again.
 """
 
 from __future__ import annotations
@@ -106,11 +107,13 @@ class LocalStaging:
             return digest
         if self.folder is None:
             self.folder = self._new_folder()
-        # The folder is this transaction's alone: written in place, no temporary name.
+        # The folder is this transaction's alone: written in place, no temporary name. The
+        # data reach the disk before the commit (fdatasync: the data and the size, not the
+        # times); the folder's names do at seal().
         with open(self.folder / digest, "xb") as out:
             out.write(data)
             out.flush()
-            os.fsync(out.fileno())
+            os.fdatasync(out.fileno())
         self.hashes.append(digest)
         return digest
 
@@ -130,8 +133,11 @@ class LocalStaging:
             _fsync_dir(self.folder)
 
     def publish(self) -> None:
+        # The staging folder was sealed before the commit: each file is durable under its name
+        # there, and a rename lost to a crash leaves it there for the sweep to publish. So the
+        # store's folders are not synced here (it cost each attempt two waits on the disk).
         for digest in self.hashes:
-            self.store.adopt(self.folder / digest, digest)
+            self.store.adopt(self.folder / digest, digest, sync=False)
         self._forget()
 
     def discard(self) -> None:
@@ -183,8 +189,12 @@ class LocalStorage:
     def stage(self) -> LocalStaging:
         return LocalStaging(self)
 
-    def adopt(self, source: Path, sha256: str) -> None:
-        """Move a staged file (already named by its hash) into the store."""
+    def adopt(self, source: Path, sha256: str, *, sync: bool = True) -> None:
+        """Move a staged file (already named by its hash) into the store.
+
+        `sync` False leaves the new name to the next journal commit: when the staging folder
+        was sealed, a crash before it leaves the file where it was, named, for the sweep.
+        """
         target = self.path(sha256)
         # Replacing a file of the same name is harmless: it holds the same bytes.
         try:
@@ -194,7 +204,8 @@ class LocalStorage:
                 return  # published already (a sweep and a request, say)
             target.parent.mkdir(parents=True, exist_ok=True)
             source.replace(target)
-        _fsync_dir(target.parent)
+        if sync:
+            _fsync_dir(target.parent)
 
     def open(self, sha256: str) -> BinaryIO:
         return self.path(sha256).open("rb")

@@ -6,7 +6,7 @@ Creates a PostgreSQL database (dropped at the end), migrates it and prepares eno
 on one postman's run; starts Trao (`wsgi:app`) and the bare endpoint (`bench/bare_app.py`: the
 same multipart, SHA-256, write + fsync, one row) under gunicorn with 2 sync workers each; then,
 round after round, drives each for `--seconds` with `wrk` (1 thread, `--connections`) sending
-distinct uploads — a meta with 240 signature stroke points, a ~12 KB signature PNG and a ~150 KB
+distinct uploads — a meta with 240 signature stroke points, a ~17 KB signature PNG and a ~150 KB
 1280×960 photo, each file unique — and prints per round the rates, p50/p99, CPU per upload (the
 server's workers, PostgreSQL, and the driver itself) and the ratio. Afterwards it checks that
 Trao stored exactly the attempts and files it acknowledged. The last line is one JSON object
@@ -97,30 +97,34 @@ def _photo() -> bytes:
         draw.rectangle((x, y, x + rng.randrange(20, 200), y + rng.randrange(20, 150)), fill=colour)
     image = image.filter(ImageFilter.GaussianBlur(2))
     noise = Image.effect_noise((1280, 960), 18).convert("RGB")
-    image = Image.blend(image, noise, 0.12)
+    image = Image.blend(image, noise, 0.22)
     out = io.BytesIO()
-    image.save(out, format="JPEG", quality=70)
+    image.save(out, format="JPEG", quality=80)  # the app's TRAO_PHOTO_QUALITY
     return out.getvalue()
 
 
 def _signature_and_strokes() -> tuple[bytes, list]:
-    """A signature drawn on the pad (680×440 RGBA PNG, ~12 KB) and its 240 stroke points."""
+    """A signature drawn on the pad at a phone's pixel ratio of 2 (a 680×440 RGBA PNG with
+    smoothed edges, ~17 KB) and its 240 stroke points, as the app sends them."""
     from PIL import Image, ImageDraw
 
     rng = random.Random(11)
-    image = Image.new("RGBA", (680, 440), (255, 255, 255, 255))
+    scale = 4  # drawn large and shrunk: the smooth edges a canvas draws
+    image = Image.new("RGBA", (680 * scale, 440 * scale), (255, 255, 255, 255))
     draw = ImageDraw.Draw(image)
     strokes, t = [], 1_700_000_000_000
     for s in range(4):
-        x, y = 60 + s * 140, 220
+        x, y = 30 + s * 75, 120
         points = []
         for _ in range(60):
-            x += rng.uniform(-4, 9)
-            y += rng.uniform(-14, 14)
+            x += rng.uniform(-2, 4.5)
+            y += rng.uniform(-3, 3)
             t += 16
             points.append({"x": round(x, 1), "y": round(y, 1), "t": t})
-        draw.line([(p["x"], p["y"]) for p in points], fill=(0, 0, 0, 255), width=3, joint="curve")
+        line = [(p["x"] * 2 * scale, p["y"] * 2 * scale) for p in points]
+        draw.line(line, fill=(0, 0, 0, 255), width=2 * scale, joint="curve")
         strokes.append(points)
+    image = image.resize((680, 440), Image.BILINEAR)
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue(), strokes
