@@ -15,8 +15,10 @@ from backend.delivery import bp
 from backend.delivery.proof_files import ProofSettings, Upload
 from backend.delivery.receiving import (
     find_replay,
+    find_stop,
     legacy_meta_digest,
     meta_digest,
+    not_on_your_run,
     receive_attempt,
 )
 from backend.delivery.schemas import (
@@ -110,14 +112,20 @@ def api_post_attempt():
         "uploads": uploads,
         "storage": get_storage(),
     }
-    receipt = find_replay(str(meta["attempt_id"]), **replay)
+    attempt_id = str(meta["attempt_id"])
+    stop, received = find_stop(meta["stop_id"], attempt_id, replay["postman"])
+    receipt = None
+    if received is not False:  # received already, or maybe (its stop is no longer open)
+        receipt = find_replay(attempt_id, **replay)
     if receipt is None:
-        receipt = _receive(meta, replay)
+        if stop is None:
+            raise not_on_your_run()
+        receipt = _receive(meta, stop, replay)
     status = 200 if receipt.replay else 201
     return jsonify(ATTEMPT_RECEIPT.dump(receipt)), status
 
 
-def _receive(meta, replay: dict):
+def _receive(meta, stop, replay: dict):
     """Check, stage, commit, publish; a lost race is answered as a replay or a 409.
 
     `replay` holds what find_replay is given: the postman, the digests, the uploads, the store.
@@ -127,6 +135,7 @@ def _receive(meta, replay: dict):
     try:
         receipt = receive_attempt(
             meta=meta,
+            stop=stop,
             digest=replay["digest"],
             uploads=replay["uploads"],
             postman=replay["postman"],

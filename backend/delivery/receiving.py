@@ -204,6 +204,7 @@ def _restore_missing_files(
 def receive_attempt(
     *,
     meta: Mapping[str, Any],
+    stop: RunStop,
     digest: str,
     uploads: Sequence[Upload],
     postman: User,
@@ -214,11 +215,13 @@ def receive_attempt(
 ) -> AttemptReceipt:
     """Check an attempt from the phone against every proof rule, stage its files and record it.
 
-    Idempotent on attempt_id (the view answers replays with find_replay first). Flushes only:
-    the request commits (or rolls back) once, then publishes (or discards) the staged files.
+    `stop` is find_stop's, for an attempt not received before (the view answers replays with
+    find_replay). Flushes only: the request commits (or rolls back) once, then publishes (or
+    discards) the staged files.
     """
     attempt_id = str(meta["attempt_id"])
-    stop = _stop_on_run(meta["stop_id"], meta["envelope_code"], postman)
+    if stop.envelope.code != meta["envelope_code"]:
+        raise not_on_your_run()
     run, envelope = stop.run, stop.envelope
     dossier = envelope.dossier
     timezone = run.post_office.timezone if run.post_office else DEFAULT_TIMEZONE
@@ -346,8 +349,10 @@ def _state_after(attempt: DeliveryAttempt) -> str:
 
 # The statements of every attempt, built once: building and keying one costs more than its run.
 _STOP_ON_RUN = (
-    select(RunStop)
+    # The stop, and (in the same statement) whether this attempt was received already.
+    select(RunStop, DeliveryAttempt.id)
     .join(DeliveryRun, RunStop.run_id == DeliveryRun.id)
+    .outerjoin(DeliveryAttempt, DeliveryAttempt.id == bindparam("attempt_id"))
     .where(
         RunStop.id == bindparam("stop_id"),
         DeliveryRun.postman_id == bindparam("postman_id"),
@@ -392,16 +397,22 @@ _RECEIPT_COLUMNS = (
 )
 
 
-def _stop_on_run(stop_id: int, envelope_code: str, postman: User) -> RunStop:
-    """The stop, if it is on an open run of this postman and holds this envelope; else 404.
+def find_stop(stop_id: int, attempt_id: str, postman: User) -> tuple[RunStop | None, bool | None]:
+    """The stop if it is on an open run of this postman, and whether this attempt id was
+    received already (None: unknown, when the stop is not found).
 
-    Loaded with its run, office, envelope, dossier and agency (for the webhook) in one statement.
+    Loaded with its run, office, envelope, dossier and agency (for the webhook) in one
+    statement: for a new attempt, the only look-up before it is recorded.
     """
-    params = {"stop_id": stop_id, "postman_id": postman.id}
-    stop = db.session.execute(_STOP_ON_RUN, params).scalar_one_or_none()
-    if stop is None or stop.envelope.code != envelope_code:
-        raise NotFound(_("This envelope is not on your run."), code="not_on_your_run")
-    return stop
+    params = {"stop_id": stop_id, "postman_id": postman.id, "attempt_id": attempt_id}
+    row = db.session.execute(_STOP_ON_RUN, params).first()
+    if row is None:
+        return None, None
+    return row[0], row[1] is not None
+
+
+def not_on_your_run() -> NotFound:
+    return NotFound(_("This envelope is not on your run."), code="not_on_your_run")
 
 
 def _again_on_run(envelope: Envelope, attempt_number: int | None) -> bool:
