@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 
 from flask_babel import gettext
 from marshmallow import Schema, fields, validate, validates_schema
@@ -150,10 +149,20 @@ class Strokes(fields.Field):
                 raise self.make_error("points", stroke=i, points=MAX_POINTS_PER_STROKE)
             points = []
             for j, point in enumerate(stroke):
-                if isinstance(point, dict) and point.keys() == _POINT_KEYS:
+                if type(point) is dict and point.keys() == _POINT_KEYS:
                     point = [point["x"], point["y"], point["t"]]
+                if type(point) is not list or len(point) != 3:
+                    raise self.make_error("point", stroke=i, point=j)
+                x, y, t = point
+                # A number (not a bool) within what a phone's JavaScript holds exactly; the
+                # comparisons are False for NaN and the infinities too.
                 if not (
-                    isinstance(point, list) and len(point) == 3 and all(map(_is_finite, point))
+                    type(x) in _NUMBERS
+                    and type(y) in _NUMBERS
+                    and type(t) in _NUMBERS
+                    and -_SAFE < x < _SAFE
+                    and -_SAFE < y < _SAFE
+                    and -_SAFE < t < _SAFE
                 ):
                     raise self.make_error("point", stroke=i, point=j)
                 points.append(point)
@@ -162,16 +171,8 @@ class Strokes(fields.Field):
 
 
 _POINT_KEYS = {"x", "y", "t"}
-
-
-_SAFE_INTEGER = 2**53  # beyond it a phone's JavaScript number is no longer exact
-
-
-def _is_finite(number) -> bool:
-    """A JSON number a phone could have made: finite, not a bool, an integer JS holds exactly."""
-    if type(number) is int:
-        return -_SAFE_INTEGER < number < _SAFE_INTEGER
-    return type(number) is float and math.isfinite(number)
+_NUMBERS = frozenset({int, float})
+_SAFE = 2**53  # beyond it a phone's JavaScript number is no longer exact
 
 
 class FileRefSchema(Schema):
