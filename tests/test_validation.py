@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend.validation import UnreadableJson, check_json_value, parse_json_object
+from backend.validation import UnreadableJson, check_json_value, dumps_json, parse_json_object
 
 json_values = st.recursive(
     st.none()
@@ -74,3 +74,30 @@ def test_the_place_of_a_fault_is_named():
             nested = [nested]
         parse_json_object(json.dumps({"note": nested}))
     assert (raised.value.reason, raised.value.path) == ("Nested too deep.", "note")
+
+
+@given(value=st.dictionaries(st.text(max_size=4), json_values | st.integers(), max_size=4))
+def test_the_fast_parser_reads_what_pythons_reads(value):
+    """orjson first, Python's parser for what it refuses (NaN, integers past 64 bits, lone
+    surrogates): the same value or the same refusal as Python's parser alone."""
+    text = json.dumps(value)
+    try:
+        parsed = parse_json_object(text, max_depth=4)
+    except UnreadableJson:
+        assert _fault(value)
+    else:
+        assert not _fault(value)
+        assert parsed == json.loads(text)
+
+
+@given(value=st.dictionaries(st.text(max_size=4), json_values, max_size=4))
+def test_what_the_database_gets_reads_back_the_same(value):
+    """The engine's JSON serializer (orjson, Python's for integers past 64 bits)."""
+    if _fault(value):
+        return  # refused before it reaches a column
+    assert json.loads(dumps_json(value)) == value
+
+
+def test_integers_past_64_bits_are_written_all_the_same():
+    assert json.loads(dumps_json({"n": 2**70})) == {"n": 2**70}
+    assert json.loads(dumps_json({1: "a"})) == {"1": "a"}
