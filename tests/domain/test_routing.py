@@ -1,10 +1,24 @@
-"""Distances: the great-circle formula the server uses, checked against geopy's ellipsoid."""
+"""Routing: the great-circle distances (checked against geopy's ellipsoid), one run's order
+(fast-tsp), a pool split between postmen (PyVRP)."""
 
+import itertools
+
+import numpy as np
+import pytest
 from geopy.distance import geodesic
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backend.domain.routing import haversine_m
+from backend.domain.routing import (
+    PoolTooLarge,
+    distances_from_setting,
+    haversine_m,
+    haversine_matrix,
+    order_nearest_first,
+    order_stops,
+    split_pool,
+    tour_metres,
+)
 
 # Vietnam, from Cà Mau to Hà Giang, and from the border to the islands.
 latitudes = st.floats(8.5, 23.4)
@@ -19,3 +33,99 @@ def test_the_great_circle_agrees_with_the_ellipsoid_within_half_a_percent(lat1, 
 
 def test_a_doorstep_is_metres_away():
     assert 10 < haversine_m(21.8452, 106.7612, 21.8453, 106.7613) < 16
+
+
+# --- Whole runs: the distance matrix, one run's order, a pool split between postmen ----------
+
+OFFICE = (21.8486, 106.7610)  # Lạng Sơn's provincial post office
+points_vn = st.lists(st.tuples(latitudes, longitudes), min_size=1, max_size=6)
+
+
+def around(seed: int, count: int, spread: float = 0.03) -> list[tuple[float, float]]:
+    """Stops scattered around the office (a city and its villages)."""
+    rng = np.random.default_rng(seed)
+    return [
+        (OFFICE[0] + rng.normal(0, spread), OFFICE[1] + rng.normal(0, spread)) for _ in range(count)
+    ]
+
+
+@given(points_vn)
+def test_the_matrix_is_the_great_circle_of_each_pair(points):
+    matrix = haversine_matrix(points)
+    for (i, a), (j, b) in itertools.product(enumerate(points), repeat=2):
+        exact = geodesic(a, b).meters
+        assert matrix[i, j] == pytest.approx(haversine_m(*a, *b), rel=1e-9, abs=1e-6)
+        assert abs(matrix[i, j] - exact) <= 0.005 * exact + 0.01
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(latitudes, longitudes), max_size=25))
+def test_an_order_visits_every_stop_once(points):
+    order = order_stops(OFFICE, points, seconds=0.01)
+    assert sorted(order) == list(range(len(points)))
+
+
+def _shortest(points) -> float:
+    return min(
+        tour_metres(OFFICE, points, list(order))
+        for order in itertools.permutations(range(len(points)))
+    )
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_small_run_gets_the_shortest_tour(seed):
+    points = around(seed, 7)
+    order = order_stops(OFFICE, points, seconds=0.01)
+    assert tour_metres(OFFICE, points, order) <= _shortest(points) * 1.001  # metres rounded
+
+
+def test_the_tour_starts_at_its_nearer_end():
+    points = around(11, 12)
+    order = order_stops(OFFICE, points, seconds=0.01)
+    matrix = haversine_matrix([OFFICE, *points])
+    assert matrix[0, order[0] + 1] <= matrix[0, order[-1] + 1]
+
+
+def test_a_run_is_much_shorter_than_walking_to_the_nearest_next():
+    points = around(5, 150)
+    order = order_stops(OFFICE, points)
+    greedy = order_nearest_first(OFFICE, list(range(150)), lambda i: points[i])
+    assert tour_metres(OFFICE, points, order) < 0.9 * tour_metres(OFFICE, points, greedy)
+
+
+def test_a_province_wide_run_beyond_65_km_still_orders():
+    # fast-tsp reads 16-bit distances: a wider area is ordered in coarser units.
+    points = around(3, 40, spread=1.5)  # hundreds of kilometres across
+    order = order_stops(OFFICE, points, seconds=0.02)
+    assert sorted(order) == list(range(40))
+    greedy = order_nearest_first(OFFICE, list(range(40)), lambda i: points[i])
+    assert tour_metres(OFFICE, points, order) <= tour_metres(OFFICE, points, greedy)
+
+
+def test_a_pool_is_shared_within_each_postmans_capacity():
+    points = around(7, 40)
+    runs = split_pool(OFFICE, points, 3, 15, seconds=0.3)
+    assert len(runs) == 3 and all(len(run) <= 15 for run in runs)
+    assert sorted(i for run in runs for i in run) == list(range(40))
+    runs = split_pool(OFFICE, points, 3, [0, 25, 20], seconds=0.3)
+    assert runs[0] == [] and len(runs[1]) <= 25 and len(runs[2]) <= 20
+    assert sorted(i for run in runs for i in run) == list(range(40))
+
+
+def test_two_villages_go_to_two_postmen():
+    north = [(22.05 + d, 106.76 + d) for d in (0.0, 0.002, 0.004, 0.006)]
+    south = [(21.65 - d, 106.76 - d) for d in (0.0, 0.002, 0.004, 0.006)]
+    runs = split_pool(OFFICE, north + south, 2, 4, seconds=0.2)
+    assert sorted(sorted(run) for run in runs) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+
+
+def test_a_pool_too_large_for_the_postmen_is_refused():
+    with pytest.raises(PoolTooLarge):
+        split_pool(OFFICE, around(1, 10), 2, 4)
+    assert split_pool(OFFICE, [], 2, 4) == [[], []]
+
+
+def test_the_distance_source_is_a_setting():
+    assert distances_from_setting("haversine").matrix([OFFICE, OFFICE])[0, 1] == 0
+    with pytest.raises(ValueError):
+        distances_from_setting("osrm-typo")
