@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import format_date, gettext
+from flask_babel import format_date, format_datetime, gettext
 
 from backend.domain.lifecycle import STATE_LABELS, State
 from backend.domain.policy import (
@@ -22,5 +22,6 @@ def result_type_label(result_type: ResultType | str) -> str:
 
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(format_date, "format_date")
+    app.add_template_filter(format_datetime, "format_datetime")
     app.add_template_global(state_label)
     app.add_template_global(result_type_label)

@@ -3,6 +3,7 @@
 from backend.models.auth import AuthSession
 from backend.models.dossier import CodeSequence, Dossier, Envelope
 from backend.models.events import AppendOnlyError, Event, OutboxMessage, TrackingLink
+from backend.models.handover import Handover, HandoverItem
 from backend.models.org import Agency, PostOffice, Role, User
 from backend.models.runs import DeliveryAttempt, DeliveryRun, ProofFile, RunState, RunStop
 from backend.models.types import utcnow
@@ -17,6 +18,8 @@ __all__ = [
     "Dossier",
     "Envelope",
     "Event",
+    "Handover",
+    "HandoverItem",
     "OutboxMessage",
     "PostOffice",
     "ProofFile",

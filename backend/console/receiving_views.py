@@ -1,0 +1,184 @@
+"""Receiving from an agency: open a hand-over, scan envelopes in, finish, print the record.
+
+The scanning page works with a USB scanner (it types the code and Enter into the focused field)
+or by hand; with JavaScript each scan is sent without reloading and refusals beep, without it
+the form posts and the page comes back with the answer.
+"""
+
+from __future__ import annotations
+
+from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from backend import clock
+from backend.auth.access import roles_required
+from backend.console import bp
+from backend.console.handovers import (
+    announced_by_agency,
+    finish_handover,
+    handover_for_staff,
+    receive_scan,
+    start_handover,
+    waiting_from,
+)
+from backend.console.records import HandoverRecord, RecordLine, render_handover_pdf
+from backend.console.services import office_scope
+from backend.errors import AppError, Forbidden, Invalid, NotFound
+from backend.extensions import db
+from backend.models import Agency, Handover, Role
+
+STAFF = (Role.supervisor, Role.admin)
+RECENT_HANDOVERS = 20
+MAX_COURIER_NAME = 200
+
+
+def _own_office():
+    office = current_user.post_office
+    if office is None:
+        raise Forbidden(
+            _("Receiving is done by the staff of a post office."), code="no_post_office"
+        )
+    return office
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+@bp.get("/receive")
+@roles_required(*STAFF)
+def receive_home():
+    """The agencies with envelopes announced for this office, and the recent hand-overs."""
+    office = _own_office()
+    recent = db.session.scalars(
+        db.select(Handover)
+        .where(Handover.post_office_id == office.id)
+        .order_by(Handover.started_at.desc())
+        .limit(RECENT_HANDOVERS)
+    ).all()
+    return render_template(
+        "console/receive.html", announced=announced_by_agency(office.id), recent=recent
+    )
+
+
+@bp.post("/receive")
+@roles_required(*STAFF)
+def receive_start():
+    """Open a hand-over from the agency chosen, then scan its envelopes in."""
+    office = _own_office()
+    try:
+        agency_id = int(request.form.get("agency_id", ""))
+    except ValueError:
+        raise Invalid(
+            _("Choose the agency handing the envelopes over."), code="no_agency"
+        ) from None
+    agency = db.session.get(Agency, agency_id) if 0 < agency_id < 2**31 else None
+    if agency is None:
+        raise NotFound(_("This agency does not exist."), code="agency_not_found")
+    courier = " ".join(request.form.get("courier_name", "").split())[:MAX_COURIER_NAME]
+    handover = start_handover(
+        office, agency, actor=current_user, now=clock.now(), courier_name=courier
+    )
+    db.session.commit()
+    return redirect(url_for("console.receive_page", handover_id=handover.id))
+
+
+def _counts(handover: Handover) -> dict[str, int]:
+    received = len(handover.items)
+    return {
+        "received": received,
+        "announced": handover.announced,
+        "waiting": waiting_from(handover.post_office_id, handover.agency_id),
+    }
+
+
+@bp.get("/receive/<int:handover_id>")
+@roles_required(*STAFF)
+def receive_page(handover_id: int):
+    """The scanning page: a running count against what the agency announced."""
+    handover = handover_for_staff(handover_id, office_scope(current_user))
+    return render_template("console/receive_scan.html", handover=handover, counts=_counts(handover))
+
+
+@bp.post("/receive/<int:handover_id>/scan")
+@roles_required(*STAFF)
+def receive_scan_view(handover_id: int):
+    """Receive one envelope (its code or the QR on its label), or refuse it saying why."""
+    handover = handover_for_staff(handover_id, office_scope(current_user))
+    text = request.form.get("code", "")
+    try:
+        envelope = receive_scan(
+            handover,
+            text,
+            actor=current_user,
+            now=clock.now(),
+            qr_key=current_app.config["QR_SIGNING_KEY"],
+            policy=current_app.config["DELIVERY_POLICY"],
+        )
+    except AppError as err:
+        db.session.rollback()
+        if _wants_json():
+            raise
+        flash(err.message, "error")
+        return redirect(url_for("console.receive_page", handover_id=handover_id))
+    db.session.commit()
+    message = _(
+        "Received %(code)s — %(name)s.", code=envelope.code, name=envelope.dossier.recipient_name
+    )
+    if _wants_json():
+        return jsonify(
+            envelope={
+                "code": envelope.code,
+                "recipient_name": envelope.dossier.recipient_name,
+                "commune_name": envelope.dossier.commune_name,
+            },
+            message=message,
+            counts=_counts(handover),
+        )
+    flash(message, "info")
+    return redirect(url_for("console.receive_page", handover_id=handover_id))
+
+
+@bp.post("/receive/<int:handover_id>/finish")
+@roles_required(*STAFF)
+def receive_finish(handover_id: int):
+    """Close the hand-over; its record is ready to print and sign."""
+    handover = handover_for_staff(handover_id, office_scope(current_user))
+    finish_handover(handover, now=clock.now())
+    db.session.commit()
+    return redirect(url_for("console.receive_page", handover_id=handover_id))
+
+
+@bp.get("/receive/<int:handover_id>/record.pdf")
+@roles_required(*STAFF)
+def receive_record(handover_id: int):
+    """The hand-over record (biên bản giao nhận), to print and sign by both sides."""
+    handover = handover_for_staff(handover_id, office_scope(current_user))
+    record = HandoverRecord(
+        number=handover.id,
+        office_name=handover.post_office.name,
+        agency_name=handover.agency.name,
+        courier_name=handover.courier_name,
+        received_by=handover.started_by.full_name,
+        started_at=handover.started_at,
+        finished_at=handover.finished_at,
+        announced=handover.announced,
+        lines=[
+            RecordLine(
+                code=item.envelope.code,
+                dossier_code=item.envelope.dossier.code,
+                recipient_name=item.envelope.dossier.recipient_name,
+                procedure_name=item.envelope.dossier.procedure_name,
+            )
+            for item in handover.items
+        ],
+    )
+    return Response(
+        render_handover_pdf(record),
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="handover-{handover.id}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )

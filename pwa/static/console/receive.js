@@ -1,0 +1,78 @@
+// Receiving from an agency: each scan (a USB scanner types the code and Enter) is sent without
+// reloading; the count, the list and a sound say what happened, and the field is ready again.
+const form = document.getElementById("scan-form");
+const input = document.getElementById("scan-code");
+const result = document.getElementById("scan-result");
+const list = document.getElementById("received-list");
+let audio;
+
+/** A short beep for a received envelope, two low ones for a refusal (no sound files). */
+function beep(ok) {
+  try {
+    audio ??= new AudioContext();
+    const tones = ok ? [[880, 0]] : [[220, 0], [220, 0.22]];
+    for (const [frequency, delay] of tones) {
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.frequency.value = frequency;
+      osc.type = ok ? "sine" : "square";
+      gain.gain.value = 0.15;
+      osc.connect(gain).connect(audio.destination);
+      osc.start(audio.currentTime + delay);
+      osc.stop(audio.currentTime + delay + 0.15);
+    }
+  } catch {
+    // No sound on this machine: the message says it all.
+  }
+}
+
+function say(text, ok) {
+  result.textContent = text;
+  result.className = `scan-result ${ok ? "ok" : "bad"}`;
+  result.dataset.outcome = ok ? "received" : "refused";
+  result.hidden = false;
+  beep(ok);
+}
+
+function showCounts(counts) {
+  for (const name of ["received", "announced", "waiting"]) {
+    document.querySelector(`[data-testid=${name}-count]`).textContent = String(counts[name]);
+  }
+}
+
+/** Send one scan and show its answer. */
+async function send(body) {
+  try {
+    const response = await fetch(form.action, {
+      method: "POST",
+      body,
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    });
+    const json = await response.json().catch(() => null);
+    if (response.ok && json?.envelope) {
+      const item = document.createElement("li");
+      const code = document.createElement("code");
+      code.textContent = json.envelope.code;
+      item.append(code, ` ${json.envelope.recipient_name} · ${json.envelope.commune_name}`);
+      list.prepend(item);
+      showCounts(json.counts);
+      say(json.message, true);
+    } else {
+      say(json?.error?.message ?? form.dataset.networkError, false);
+    }
+  } catch {
+    say(form.dataset.networkError, false);
+  }
+}
+
+// A scanner may type the next code before the last answer came: scans are sent in turn.
+let queue = Promise.resolve();
+form?.addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (!input.value.trim()) return;
+  const body = new FormData(form);
+  input.value = "";
+  input.focus();
+  queue = queue.then(() => send(body));
+});
