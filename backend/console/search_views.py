@@ -1,0 +1,33 @@
+"""Search and history: any envelope or dossier by code, name or phone, and its whole story."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from flask_login import current_user
+
+from backend.auth.access import roles_required
+from backend.console import bp
+from backend.console.search import MAX_QUERY_CHARS, envelope_story, search_envelopes
+from backend.console.services import office_scope
+from backend.models import Role
+
+STAFF = (Role.supervisor, Role.admin)
+
+
+@bp.get("/search")
+@roles_required(*STAFF)
+def search():
+    """Envelopes matching what was typed: a code, a name (diacritics optional) or a phone."""
+    query = request.args.get("q", "")[:MAX_QUERY_CHARS]
+    results = search_envelopes(query, office_scope(current_user)) if query.strip() else []
+    return render_template("console/search.html", query=query, results=results)
+
+
+@bp.get("/envelopes/<code>")
+@roles_required(*STAFF)
+def envelope_page(code: str):
+    """One envelope: its dossier, its attempts with their proof, and every event in order."""
+    envelope, events, attempts = envelope_story(code[:64], office_scope(current_user))
+    return render_template(
+        "console/envelope.html", envelope=envelope, events=events, attempts=attempts
+    )
