@@ -14,6 +14,9 @@ import { DeliverScreen } from "./ui/deliver-screen.js";
 import { FailForm } from "./ui/fail-form.js";
 import { SyncBar } from "./ui/sync-bar.js";
 import { UpdatePrompt } from "./ui/update-prompt.js";
+import { StorageGuard, isInstalled } from "./storage-guard.js";
+import { StorageNotice } from "./ui/storage-notice.js";
+import { pendingCount } from "./background-sync.js";
 
 const SYNC_EVERY_MS = 20000;
 const SYNC_TAG = "trao-outbox";
@@ -73,6 +76,7 @@ async function refreshEntries() {
   state.entries = await outbox.entries(state.user.id);
   state.loginRequired = state.loginRequired || outbox.loginRequired;
   renderAll();
+  checkStorageSoon();
 }
 
 async function sync({ force = false } = {}) {
@@ -248,6 +252,7 @@ async function saveAttempt({ stop, outcome, recipient, note, fees, strokes, posi
   for (const file of files) file.sha256 ??= await sha256Hex(file.blob);
   await outbox.add(makeEntry({ userId: state.user.id, meta, files }));
   await refreshEntries();
+  storageGuard.queued().then(checkStorage).catch(() => {});
   deliverScreen.stop = failForm.stop = null;
   state.scan = null;
   state.retrying = false;
@@ -312,6 +317,8 @@ async function start() {
     state.savedAt = saved.fetched_at;
   }
   await refreshEntries();
+  storageGuard.start().then(checkStorage).catch(() => {});
+  keepSyncRegistered();
   if (session) {
     try {
       await loadRunFromServer();
@@ -389,13 +396,77 @@ async function registerServiceWorker() {
   navigator.serviceWorker.addEventListener("controllerchange", () => {
     if (accepted) location.reload();
   });
-  navigator.serviceWorker.addEventListener("message", async (event) => {
-    if (event.data?.type !== "flush") return;
-    await sync({ force: true });
-    event.ports[0]?.postMessage({ done: true });
-  });
   setInterval(() => reg.update().catch(() => {}), 30 * 60 * 1000);
 }
+
+// --- Background Sync: the tag stays while attempts wait (background-sync.js, sw.js) ----------------
+
+/**
+ * Register "trao-outbox" whenever attempts wait. The browser drops the tag after a sync event
+ * that succeeded, or after its last retry (Chrome: three tries), and a worker cannot register it
+ * with no window open: so the app registers it again at start, when the network drops, and when
+ * the postman leaves the app (hidden, or closed), the last moment a window can.
+ */
+async function keepSyncRegistered() {
+  try {
+    if (!pendingCount(state.entries)) return;
+    const reg = await navigator.serviceWorker?.getRegistration();
+    await reg?.sync?.register(SYNC_TAG);
+  } catch { /* no Background Sync here: the app's own loop sends the outbox */ }
+}
+
+/**
+ * The worker's sync event asks the app to send: send, wait for a run already going, and answer
+ * how many attempts are left, so that the worker tells the browser to try again while any wait.
+ * With no postman yet (starting, logged out) the answer is "no count": the worker sends itself.
+ */
+async function flushForWorker() {
+  if (!state.user) return { pending: null };
+  await sync({ force: true });
+  while (state.syncing) await new Promise((resolve) => setTimeout(resolve, 250));
+  return { pending: pendingCount(state.entries), loginRequired: state.loginRequired, online: navigator.onLine };
+}
+
+navigator.serviceWorker?.addEventListener("message", async (event) => {
+  if (event.data?.type !== "flush") return;
+  let answer = { pending: null };
+  try {
+    answer = await flushForWorker();
+  } finally {
+    event.ports[0]?.postMessage(answer);
+  }
+});
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "hidden") keepSyncRegistered();
+});
+window.addEventListener("pagehide", () => keepSyncRegistered());
+window.addEventListener("offline", () => keepSyncRegistered());
+
+// --- Keeping the proofs on the phone (storage-guard.js) -------------------------------------------
+
+const storageGuard = new StorageGuard({ storage: navigator.storage, installed: () => isInstalled(window) });
+const storageNotice = new StorageNotice(Object.assign(document.createElement("div"), {
+  id: "storage", className: "storage", hidden: true,
+}));
+storageNotice.root.dataset.testid = "storage-status";
+$("syncbar").after(storageNotice.root);
+
+/** Ask how much room is left and show what the postman must know about it. */
+async function checkStorage() {
+  if (!state.user) return;
+  await storageGuard.measure();
+  const pending = pendingCount(state.entries);
+  storageNotice.render(storageGuard.notices(pending), { persistence: storageGuard.persistence, pending });
+}
+
+let storageTimer;
+function checkStorageSoon() {
+  clearTimeout(storageTimer);
+  storageTimer = setTimeout(() => checkStorage().catch(() => {}), 500);
+}
+
+// Installed from the browser's menu while open: the browser may grant now what it refused.
+window.addEventListener("appinstalled", () => storageGuard.installedNow().then(checkStorage).catch(() => {}));
 
 registerServiceWorker().catch((err) => console.warn("service worker", err));
 start().catch((err) => {

@@ -257,6 +257,11 @@ const vi = {
   field_files: "ảnh và chữ ký",
   field_photo: "ảnh",
   field_authorization: "ảnh giấy ủy quyền",
+  // Keeping the proofs on the phone (storage-guard.js, ui/storage-notice.js)
+  storage_kept: "✓ Máy giữ chắc các lượt phát chưa gửi.",
+  storage_not_kept: "Trình duyệt có thể tự xoá các lượt phát chưa gửi khi máy thiếu bộ nhớ. Để giữ chắc: trong Chrome bấm nút ⋮, chọn “Thêm vào màn hình chính” (hoặc “Cài đặt ứng dụng”), rồi luôn mở Trao từ biểu tượng trên màn hình chính.",
+  storage_low: "Máy sắp hết bộ nhớ: chỉ còn khoảng {free} MB, đủ cho khoảng {room} lượt phát nữa. Hãy xoá bớt ảnh, video hoặc ứng dụng không cần trong máy.",
+  storage_low_pending: "Máy sắp hết bộ nhớ: chỉ còn khoảng {free} MB, đủ cho khoảng {room} lượt phát nữa. Còn {n} lượt phát chưa gửi: hãy đến chỗ có sóng để gửi, và xoá bớt ảnh, video hoặc ứng dụng không cần trong máy.",
 };
 
 const en = {
@@ -515,6 +520,11 @@ const en = {
   field_files: "photos and signature",
   field_photo: "the photos",
   field_authorization: "the authorisation photo",
+  // Keeping the proofs on the phone (storage-guard.js, ui/storage-notice.js)
+  storage_kept: "✓ The phone keeps unsent attempts safe.",
+  storage_not_kept: "The browser may delete unsent attempts when the phone runs short of storage. To keep them safe: in Chrome tap ⋮, choose “Add to Home screen” (or “Install app”), then always open Trao from its icon on the home screen.",
+  storage_low: "The phone is nearly full: about {free} MB left, room for about {room} more attempts. Delete photos, videos or apps you do not need.",
+  storage_low_pending: "The phone is nearly full: about {free} MB left, room for about {room} more attempts. Attempts not sent yet: {n}. Go where there is signal to send them, and delete photos, videos or apps you do not need.",
 };
 
 export const MESSAGES = { vi, en };

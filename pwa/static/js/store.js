@@ -22,8 +22,9 @@ export async function loadRun(userId) {
   return (await db()).get("runs", userId);
 }
 
-export async function saveRun(userId, data) {
-  await (await db()).put("runs", { user_id: userId, fetched_at: Date.now(), data });
+/** fetchedAt: when the server sent it (kept as it was when only the outbox's receipts changed it). */
+export async function saveRun(userId, data, fetchedAt = Date.now()) {
+  await (await db()).put("runs", { user_id: userId, fetched_at: fetchedAt, data });
 }
 
 export async function getValue(key) {

@@ -2,15 +2,15 @@
 // offline, and sends the outbox through Background Sync. Rendered by backend/delivery/pwa.py.
 // This file only wires events; the strategies are the named functions below.
 import { Outbox } from "/static/js/outbox.js";
-import { getValue, outboxStore } from "/static/js/store.js";
+import { getValue, loadRun, outboxStore, saveRun } from "/static/js/store.js";
+import { applyReceipt } from "/static/js/run-state.js";
+import { SYNC_TAG, askClientToFlush, flushOutbox, syncOutbox } from "/static/js/background-sync.js";
 
 const VERSION = {{ version|tojson }};
 const CACHE_PREFIX = "trao-shell-";
 const CACHE = CACHE_PREFIX + VERSION;
 const PRECACHE = {{ precache|tojson }};
 const SHELL_URL = {{ shell_url|tojson }};
-const SYNC_TAG = "trao-outbox";
-const CLIENT_FLUSH_TIMEOUT_MS = 60000;
 
 self.addEventListener("install", (event) => event.waitUntil(precache()));
 self.addEventListener("activate", (event) => event.waitUntil(cleanOldCaches().then(() => self.clients.claim())));
@@ -22,7 +22,8 @@ self.addEventListener("message", (event) => {
   if (event.data?.type === "skip-waiting") self.skipWaiting();
 });
 self.addEventListener("sync", (event) => {
-  if (event.tag === SYNC_TAG) event.waitUntil(syncOutbox());
+  // Rejects while attempts are left, so that the browser keeps the tag and tries again.
+  if (event.tag === SYNC_TAG) event.waitUntil(syncOutbox({ appWindows, askClient: askClientToFlush, flushHere }));
 });
 
 /** Fetch every asset, revalidated against the server (a 304 costs nothing), into this version's cache. */
@@ -75,25 +76,26 @@ async function cacheOrNetwork(request) {
   return (await cache.match(new URL(request.url).pathname)) ?? fetch(request);
 }
 
-/** Ask an open app to send its outbox; with none open, send it from here. */
-async function syncOutbox() {
+// --- Background Sync: the outbox sent with the app closed --------------------------------------
+
+// One outbox for the worker, so that two sync events at once share one run.
+const outbox = new Outbox({ store: outboxStore, fetch: (...args) => fetch(...args), onAck: applyToSavedRun });
+
+/** The app's open windows (other pages of the origin, such as /login, cannot send the outbox). */
+async function appWindows() {
   const windows = await self.clients.matchAll({ type: "window" });
-  if (windows.length) return askClientToFlush(windows[0]);
-  const user = await getValue("lastUser");
-  if (!user) return;
-  const outbox = new Outbox({ store: outboxStore, fetch: (...args) => fetch(...args) });
-  const result = await outbox.flush(user.id, { force: true });
-  if (result.retry || result.offline) throw new Error("outbox not sent yet"); // the browser retries
+  return windows.filter((client) => new URL(client.url).pathname === SHELL_URL);
 }
 
-function askClientToFlush(client) {
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    const timer = setTimeout(resolve, CLIENT_FLUSH_TIMEOUT_MS);
-    channel.port1.onmessage = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    client.postMessage({ type: "flush" }, [channel.port2]);
-  });
+/** No app open: send from here, as the postman who last logged in on this phone. */
+function flushHere() {
+  return flushOutbox({ outbox, lastUser: () => getValue("lastUser") });
+}
+
+/** Mark the stop done in the saved run, so that the app opened offline later shows it so. */
+async function applyToSavedRun(entry, receipt) {
+  const saved = await loadRun(entry.user_id);
+  if (!saved) return;
+  applyReceipt(saved.data, entry, receipt);
+  await saveRun(entry.user_id, saved.data, saved.fetched_at);
 }
