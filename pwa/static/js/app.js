@@ -14,6 +14,8 @@ import { DeliverScreen } from "./ui/deliver-screen.js";
 import { FailForm } from "./ui/fail-form.js";
 import { SyncBar } from "./ui/sync-bar.js";
 import { UpdatePrompt } from "./ui/update-prompt.js";
+import { OfflineReady, offlineState } from "./ui/offline-ready.js";
+import { hasNativeQrDetector } from "./qr.js";
 
 const SYNC_EVERY_MS = 20000;
 const SYNC_TAG = "trao-outbox";
@@ -397,7 +399,40 @@ async function registerServiceWorker() {
   setInterval(() => reg.update().catch(() => {}), 30 * 60 * 1000);
 }
 
+// --- Ready to work without signal (issue 9) ---------------------------------------------------
+
+const offlineReady = new OfflineReady($("offline-ready"));
+let offlinePreparing = false;
+
+/** Ask the service worker whether everything the app needs offline is cached (and, on a phone
+ * without a native QR detector, to cache the decoder too); show the postman its answers. */
+async function prepareOffline() {
+  if (!("serviceWorker" in navigator) || !("caches" in window)) return offlineReady.render("unsupported");
+  if (offlinePreparing || offlineReady.root.dataset.state === "ready") return;
+  offlinePreparing = true;
+  if (!offlineReady.root.dataset.state) offlineReady.render("preparing");
+  try {
+    const [reg, native] = await Promise.all([navigator.serviceWorker.ready, hasNativeQrDetector()]);
+    const worker = navigator.serviceWorker.controller ?? reg.active;
+    await new Promise((resolve) => {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = ({ data }) => {
+        const shown = offlineState(data);
+        offlineReady.render(shown);
+        if (shown !== "scanner-pending") resolve();
+      };
+      worker.postMessage({ type: "prepare-offline", decoder: !native }, [channel.port2]);
+    });
+  } finally {
+    offlinePreparing = false;
+  }
+}
+
+// Signal back: cache what is still missing (the decoder, after a first log-in cut short).
+window.addEventListener("online", () => prepareOffline().catch((err) => console.warn("offline-ready", err)));
+
 registerServiceWorker().catch((err) => console.warn("service worker", err));
+prepareOffline().catch((err) => console.warn("offline-ready", err));
 start().catch((err) => {
   console.error(err);
   $("loading").textContent = String(err?.message ?? err);
