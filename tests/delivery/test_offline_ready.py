@@ -96,7 +96,7 @@ def test_runs_today_answers_304_until_the_run_changes(app, client, factory):
     login(client, postman)
     first = client.get("/api/v1/runs/today", headers={"Accept-Encoding": "br"})
     assert first.status_code == 200 and first.headers["ETag"].endswith(':br"')
-    assert first.headers["Cache-Control"] == "private, no-cache"
+    assert first.headers["Cache-Control"] == "no-store", "personal data: not in the HTTP cache"
     tag = first.headers["ETag"]
 
     again = client.get(

@@ -71,6 +71,12 @@ def test_with_a_native_detector_the_app_is_ready_offline_without_the_decoder(
     assert {"/static/vendor/idb/index.js", "/static/vendor/signature_pad.js"} <= set(cached)
     assert not DECODER & set(cached), "a phone with a native detector never needs the decoder"
 
+    # A repeat load asks for the run with the ETag of the one it holds: unchanged, a 304.
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/runs/today")) as answer:
+        page.reload()
+    assert answer.value.status == 304
+    expect(page.locator("ol.stops > li").first).to_be_visible()
+
     context.set_offline(True)
     page.reload()
     expect(page.locator("ol.stops > li").first).to_be_visible()

@@ -266,7 +266,7 @@ async function saveAttempt({ stop, outcome, recipient, note, fees, strokes, posi
 // --- Start -------------------------------------------------------------------------------------
 
 async function loadRunFromServer() {
-  const data = await getRunsToday();
+  const data = await getRunsToday(state.runData); // unchanged: a 304, and the run held
   state.runData = data;
   state.fresh = true;
   await store.saveRun(state.user.id, data);

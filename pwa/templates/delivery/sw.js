@@ -98,8 +98,11 @@ async function ensureCached(urls) {
 async function prepareOffline({ decoder: wanted }, port) {
   const say = (message) => port?.postMessage({ type: "offline-state", version: VERSION, ...message });
   const shell = await ensureCached(PRECACHE);
-  if (!wanted) return say({ shell, decoder: "not-needed" });
   const cache = await caches.open(CACHE);
+  if (!wanted) {
+    await Promise.all(DECODER.map((url) => cache.delete(url))); // carried over from an older version
+    return say({ shell, decoder: "not-needed" });
+  }
   const held = await Promise.all(DECODER.map((url) => cache.match(url)));
   if (held.every(Boolean)) return say({ shell, decoder: "cached" });
   say({ shell, decoder: "fetching" });
