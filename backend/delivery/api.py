@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+
+import orjson
 from flask import current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -30,6 +33,7 @@ from backend.delivery.schemas import (
 from backend.delivery.services import last_attempts, open_runs_today
 from backend.errors import Conflict, Invalid, TooLarge
 from backend.extensions import db
+from backend.http_cache import conditional
 from backend.models import Role
 from backend.storage import get_storage
 from backend.validation import UnreadableJson, error_tree, parse_json_object
@@ -76,17 +80,24 @@ def api_runs_today():
         "geofence_metres": policy.geofence_metres,
         "max_home_attempts": policy.max_home_attempts,
     }
-    return jsonify(
-        dump_runs_today(
-            runs,
-            attempts,
-            day=day,
-            now=now,
-            settings=settings,
-            qr_key=config["QR_SIGNING_KEY"],
-            policy=policy,
-        )
+    data = dump_runs_today(
+        runs,
+        attempts,
+        day=day,
+        now=now,
+        settings=settings,
+        qr_key=config["QR_SIGNING_KEY"],
+        policy=policy,
     )
+    # The phone sends the ETag of the run it holds (kept in IndexedDB, the answer stays no-store):
+    # unchanged, it gets a 304 and keeps it.
+    return conditional(jsonify(data), runs_etag(data))
+
+
+def runs_etag(data: dict) -> str:
+    """A hash of the runs payload, but for `server_time` (new at every call, used by no one)."""
+    unstamped = {key: value for key, value in data.items() if key != "server_time"}
+    return hashlib.sha256(orjson.dumps(unstamped, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
 
 
 @bp.post("/api/v1/attempts")

@@ -17,6 +17,8 @@ import { UpdatePrompt } from "./ui/update-prompt.js";
 import { StorageGuard, isInstalled } from "./storage-guard.js";
 import { StorageNotice } from "./ui/storage-notice.js";
 import { pendingCount } from "./background-sync.js";
+import { OfflineReady, offlineState } from "./ui/offline-ready.js";
+import { hasNativeQrDetector } from "./qr.js";
 
 const SYNC_EVERY_MS = 20000;
 const SYNC_TAG = "trao-outbox";
@@ -269,7 +271,7 @@ async function saveAttempt({ stop, outcome, recipient, note, fees, strokes, posi
 // --- Start -------------------------------------------------------------------------------------
 
 async function loadRunFromServer() {
-  const data = await getRunsToday();
+  const data = await getRunsToday(state.runData); // unchanged: a 304, and the run held
   state.runData = data;
   state.fresh = true;
   await store.saveRun(state.user.id, data);
@@ -468,7 +470,40 @@ function checkStorageSoon() {
 // Installed from the browser's menu while open: the browser may grant now what it refused.
 window.addEventListener("appinstalled", () => storageGuard.installedNow().then(checkStorage).catch(() => {}));
 
+// --- Ready to work without signal (issue 9) ---------------------------------------------------
+
+const offlineReady = new OfflineReady($("offline-ready"));
+let offlinePreparing = false;
+
+/** Ask the service worker whether everything the app needs offline is cached (and, on a phone
+ * without a native QR detector, to cache the decoder too); show the postman its answers. */
+async function prepareOffline() {
+  if (!("serviceWorker" in navigator) || !("caches" in window)) return offlineReady.render("unsupported");
+  if (offlinePreparing || offlineReady.root.dataset.state === "ready") return;
+  offlinePreparing = true;
+  if (!offlineReady.root.dataset.state) offlineReady.render("preparing");
+  try {
+    const [reg, native] = await Promise.all([navigator.serviceWorker.ready, hasNativeQrDetector()]);
+    const worker = navigator.serviceWorker.controller ?? reg.active;
+    await new Promise((resolve) => {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = ({ data }) => {
+        const shown = offlineState(data);
+        offlineReady.render(shown);
+        if (shown !== "scanner-pending") resolve();
+      };
+      worker.postMessage({ type: "prepare-offline", decoder: !native }, [channel.port2]);
+    });
+  } finally {
+    offlinePreparing = false;
+  }
+}
+
+// Signal back: cache what is still missing (the decoder, after a first log-in cut short).
+window.addEventListener("online", () => prepareOffline().catch((err) => console.warn("offline-ready", err)));
+
 registerServiceWorker().catch((err) => console.warn("service worker", err));
+prepareOffline().catch((err) => console.warn("offline-ready", err));
 start().catch((err) => {
   console.error(err);
   $("loading").textContent = String(err?.message ?? err);

@@ -14,14 +14,20 @@ function loadScript(src) {
   });
 }
 
-async function nativeDetector() {
-  if (!("BarcodeDetector" in globalThis)) return null;
+/** Whether the phone has a native BarcodeDetector that reads QR codes (Android Chrome does): then
+ * the zxing decoder is never needed, neither downloaded nor cached. */
+export async function hasNativeQrDetector() {
+  if (!("BarcodeDetector" in globalThis)) return false;
   try {
     const formats = await globalThis.BarcodeDetector.getSupportedFormats();
-    return formats.includes("qr_code") ? new globalThis.BarcodeDetector({ formats: ["qr_code"] }) : null;
+    return formats.includes("qr_code");
   } catch {
-    return null;
+    return false;
   }
+}
+
+async function nativeDetector() {
+  return (await hasNativeQrDetector()) ? new globalThis.BarcodeDetector({ formats: ["qr_code"] }) : null;
 }
 
 async function polyfillDetector() {
