@@ -257,6 +257,10 @@ const vi = {
   field_files: "ảnh và chữ ký",
   field_photo: "ảnh",
   field_authorization: "ảnh giấy ủy quyền",
+  // Sync progress (issue 9): counting down while the outbox sends.
+  sync_progress: "Đang gửi {n}/{total} · còn {size}",
+  sync_progress_label: "Tiến độ đồng bộ",
+  pending_n_size: "{n} lượt chờ đồng bộ · {size}",
 };
 
 const en = {
@@ -515,6 +519,10 @@ const en = {
   field_files: "photos and signature",
   field_photo: "the photos",
   field_authorization: "the authorisation photo",
+  // Sync progress (issue 9): counting down while the outbox sends.
+  sync_progress: "Sending {n}/{total} · {size} left",
+  sync_progress_label: "Sync progress",
+  pending_n_size: "{n} waiting to sync · {size}",
 };
 
 export const MESSAGES = { vi, en };
