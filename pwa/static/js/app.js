@@ -63,10 +63,10 @@ const outbox = new Outbox({
   store: store.outboxStore,
   fetch: (...args) => fetch(...args),
   onChange: () => refreshEntries(),
-  onAck: async (entry, receipt) => {
+  onAck: (entry, receipt) => {
     if (!state.runData) return;
     applyReceipt(state.runData, entry, receipt);
-    await store.saveRun(state.user.id, state.runData);
+    saveRunSoon();
   },
   // Each attempt settled during a sync changes the entries kept here, not read again from the
   // store (hundreds of entries with their photos): the count falls as each is acknowledged.
@@ -87,6 +87,23 @@ const outbox = new Outbox({
     renderSyncBar();
   },
 });
+
+// The run as it stands after the receipts, kept on the phone: written while the next attempt is
+// on its way, not before (a run of 500 stops is a few hundred KB to clone and write: on a cheap
+// phone that would hold every acknowledgement up), at most one write in flight and one to follow.
+let runSaving = null;
+let runDirty = false;
+function saveRunSoon() {
+  runDirty = true;
+  runSaving ??= (async () => {
+    while (runDirty) {
+      runDirty = false;
+      await store.saveRun(state.user.id, state.runData).catch((err) => console.warn("saving the run", err));
+    }
+    runSaving = null;
+  })();
+  return runSaving;
+}
 
 async function refreshEntries() {
   if (!state.user) return;
