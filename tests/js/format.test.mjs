@@ -1,7 +1,7 @@
 // Money, search folding, device time and the run's progress with the outbox overlaid.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { fold, formatVnd, localIsoTime, matchesQuery, sha256Hex } from "../../pwa/static/js/format.js";
+import { fold, formatMegabytes, formatVnd, localIsoTime, matchesQuery, sha256Hex } from "../../pwa/static/js/format.js";
 import { applyReceipt, progress, stopStatus } from "../../pwa/static/js/run-state.js";
 import { buildMeta, padToStrokes } from "../../pwa/static/js/attempts.js";
 
@@ -78,4 +78,14 @@ test("meta of a delivery and of a failure", () => {
 test("signature_pad data becomes strokes of [x, y, t]", () => {
   const strokes = padToStrokes([{ points: [{ x: 1.234, y: 5.678, time: 99, pressure: 0.5 }] }]);
   assert.deepEqual(strokes, [[[1.2, 5.7, 99]]]);
+});
+
+test("megabytes left are shown whole past 10 MB, to a tenth below, never 0 while some are left", () => {
+  assert.equal(formatMegabytes(48_400_000, "vi"), "48 MB");
+  assert.equal(formatMegabytes(175_000_000, "en"), "175 MB");
+  assert.equal(formatMegabytes(4_830_000, "vi"), "4,8 MB");
+  assert.equal(formatMegabytes(4_830_000, "en"), "4.8 MB");
+  assert.equal(formatMegabytes(1_000, "vi"), "0,1 MB");
+  assert.equal(formatMegabytes(0, "vi"), "0 MB");
+  assert.equal(formatMegabytes(-5, "en"), "0 MB");
 });

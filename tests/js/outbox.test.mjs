@@ -1,7 +1,7 @@
 // The outbox: written whole before sending, removed only on the server's acknowledgement.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Outbox, backoffSeconds, classifyResponse, makeEntry } from "../../pwa/static/js/outbox.js";
+import { Outbox, backoffSeconds, classifyResponse, entryBytes, makeEntry } from "../../pwa/static/js/outbox.js";
 
 const USER = { id: 7, username: "buuta1", role: "postman" };
 
@@ -264,4 +264,178 @@ test("a dismissed attempt can still be sent again; a pending one is left alone",
   assert.equal(await outbox.retry("a1"), true);
   assert.equal((await store.all())[0].state, "pending");
   assert.equal(await outbox.retry("a1"), false);
+});
+
+// --- Progress while syncing ------------------------------------------------------------------
+
+/** An entry whose photo weighs `size` bytes. */
+function sized(id, size, now) {
+  const meta = { attempt_id: id, stop_id: 5, envelope_code: `HC${id}`, outcome: "delivered" };
+  const files = [{ field: "photo", blob: new Blob([new Uint8Array(size)], { type: "image/jpeg" }), sha256: "b".repeat(64), filename: "p.jpg" }];
+  return makeEntry({ userId: USER.id, meta, files, now });
+}
+
+/** Every progress report of an outbox, and every store.all() it made. */
+function watched(store, fetch) {
+  const reports = [];
+  const settled = [];
+  let reads = 0;
+  const all = store.all.bind(store);
+  store.all = async () => { reads += 1; return all(); };
+  const outbox = new Outbox({ store, fetch, onProgress: (p) => reports.push(p), onSettled: (e, v) => settled.push([e.attempt_id, v]) });
+  return { outbox, reports, settled, reads: () => reads };
+}
+
+/** Each report's invariants: nothing counted twice, nothing below zero. */
+function assertSane(reports) {
+  for (const p of reports.filter(Boolean)) {
+    assert.ok(p.done <= p.total, JSON.stringify(p));
+    assert.ok(p.bytesLeft >= 0 && p.bytesLeft <= p.bytesTotal, JSON.stringify(p));
+    assert.equal(p.done, p.sent + p.rejected);
+  }
+}
+
+test("an entry keeps what it weighs: its files and its meta", () => {
+  const e = sized("w1", 150_000, 1);
+  assert.equal(e.bytes, 150_000 + new TextEncoder().encode(JSON.stringify(e.meta)).length);
+  assert.equal(entryBytes(e), e.bytes);
+  // Vietnamese text counts in bytes, not characters.
+  const named = makeEntry({ userId: 1, meta: { attempt_id: "v", note: "Đã giao" }, files: [] });
+  assert.equal(named.bytes, JSON.stringify(named.meta).length + 2); // Đ and ã take two bytes each
+});
+
+test("a flush counts down as each attempt is acknowledged: attempts, bytes, the one on the wire", async () => {
+  const store = new MemoryStore();
+  const fetch = fakeFetch([[201, {}], [201, {}], [201, {}]]);
+  const { outbox, reports, settled } = watched(store, fetch);
+  const entries = [sized("a", 1000, 1), sized("b", 2000, 2), sized("c", 4000, 3)];
+  for (const e of entries) await outbox.add(e);
+  const total = entries.reduce((s, e) => s + e.bytes, 0);
+  await outbox.flush(USER.id);
+
+  assert.equal(reports.at(-1), null); // the end of the flush
+  const shown = reports.filter(Boolean);
+  assert.deepEqual(shown[0], { total: 3, done: 0, sent: 0, rejected: 0, bytesTotal: total, bytesLeft: total, current: null });
+  // Before each POST: which attempt goes, with all that is left; after each ack: one fewer.
+  const onWire = shown.filter((p) => p.current).map((p) => [p.current.attempt_id, p.done, p.bytesLeft]);
+  assert.deepEqual(onWire, [["a", 0, total], ["b", 1, total - entries[0].bytes], ["c", 2, entries[2].bytes]]);
+  const acked = shown.filter((p) => !p.current && p.done).map((p) => [p.done, p.bytesLeft]);
+  assert.deepEqual(acked, [[1, total - entries[0].bytes], [2, entries[2].bytes], [3, 0]]);
+  assert.deepEqual(settled, [["a", "ack"], ["b", "ack"], ["c", "ack"]]);
+  assert.equal(outbox.progress, null);
+  assertSane(reports);
+});
+
+test("the progress holds no blob and no ID number, and reports are copies", async () => {
+  const store = new MemoryStore();
+  const { outbox, reports } = watched(store, fakeFetch([[201, {}]]));
+  const e = sized("a", 10, 1);
+  e.meta.recipient = { id_number: "020194797926" };
+  await outbox.add(e);
+  await outbox.flush(USER.id);
+  const text = JSON.stringify(reports);
+  assert.equal(text.includes("020194797926"), false);
+  assert.deepEqual(Object.keys(reports.find((p) => p?.current).current).sort(), ["attempt_id", "bytes", "envelope_code", "outcome"]);
+  reports[0].done = 99; // a screen may keep a report: it is not the outbox's own object
+  assert.notEqual(reports[1].done, 99);
+});
+
+test("a flush reads the store once, not after every acknowledgement", async () => {
+  const store = new MemoryStore();
+  const n = 50;
+  const { outbox, reads } = watched(store, fakeFetch(Array.from({ length: n }, () => [201, {}])));
+  for (let i = 0; i < n; i += 1) await outbox.add(sized(`e${i}`, 100, i));
+  const before = reads();
+  const result = await outbox.flush(USER.id);
+  assert.equal(result.sent, n);
+  assert.equal(reads() - before, 1);
+});
+
+test("an attempt recorded during a flush is sent in it, after the others, and counted once", async () => {
+  const store = new MemoryStore();
+  const answers = Array.from({ length: 4 }, () => [201, {}]);
+  const fetch = fakeFetch(answers);
+  const { outbox, reports } = watched(store, fetch);
+  const first = [sized("a", 1000, 1), sized("b", 1000, 2), sized("c", 1000, 3)];
+  for (const e of first) await outbox.add(e);
+  const late = sized("late", 5000, 10);
+  let added;
+  outbox.onSettled = (entry) => {
+    // The postman saves another attempt while the first one is acknowledged.
+    if (entry.attempt_id === "a") added = outbox.add(late);
+  };
+  const result = await outbox.flush(USER.id);
+  await added;
+  assert.equal(result.sent, 4);
+  const sent = fetch.log.filter((l) => l.url === "/api/v1/attempts").map((l) => JSON.parse(l.init.body.get("meta")).attempt_id);
+  assert.deepEqual(sent, ["a", "b", "c", "late"]);
+  assert.equal((await store.all()).length, 0);
+  const shown = reports.filter(Boolean);
+  const grown = shown.find((p) => p.total === 4);
+  assert.ok(grown, "the total grows when an attempt joins");
+  assert.equal(grown.bytesTotal, first.reduce((s, e) => s + e.bytes, 0) + late.bytes);
+  const last = shown.at(-1);
+  assert.deepEqual([last.done, last.total, last.bytesLeft], [4, 4, 0]);
+  // The count left never goes up but for the one that joined.
+  const left = shown.map((p) => p.total - p.done);
+  assert.deepEqual(left.filter((n, i) => i && n > left[i - 1]).length, 1);
+  assertSane(reports);
+});
+
+test("an attempt saved while the flush reads the store is sent once", async () => {
+  const store = new MemoryStore();
+  const fetch = fakeFetch([[201, {}], [201, {}], [201, {}]]);
+  const outbox = new Outbox({ store, fetch });
+  await outbox.add(sized("a", 10, 1));
+  const all = store.all.bind(store);
+  let added;
+  store.all = async () => {
+    added = outbox.add(sized("mid", 10, 2)); // saved while the queue is being read
+    await added;
+    return all(); // …so the read returns it too
+  };
+  const result = await outbox.flush(USER.id);
+  assert.equal(result.sent, 2);
+  const sent = fetch.log.filter((l) => l.url === "/api/v1/attempts").map((l) => JSON.parse(l.init.body.get("meta")).attempt_id);
+  assert.deepEqual(sent, ["a", "mid"]);
+});
+
+test("another user's attempt saved during a flush is not sent with this session", async () => {
+  const store = new MemoryStore();
+  const fetch = fakeFetch([[201, {}], [201, {}]]);
+  const outbox = new Outbox({ store, fetch });
+  await outbox.add(sized("a", 10, 1));
+  const other = sized("x", 10, 2);
+  other.user_id = 99;
+  outbox.onSettled = () => outbox.add(other);
+  const result = await outbox.flush(USER.id);
+  assert.equal(result.sent, 1);
+  assert.deepEqual((await store.all()).map((e) => e.attempt_id), ["x"]);
+});
+
+test("a refused attempt counts as done; a failing network ends the progress with the rest kept", async () => {
+  const store = new MemoryStore();
+  const refusal = { error: { code: "invalid", message: "No.", fields: {} } };
+  const fetch = fakeFetch([[201, {}], [422, refusal], new TypeError("offline")]);
+  const { outbox, reports, settled } = watched(store, fetch);
+  for (const e of [sized("a", 100, 1), sized("b", 200, 2), sized("c", 300, 3), sized("d", 400, 4)]) await outbox.add(e);
+  const result = await outbox.flush(USER.id);
+  assert.deepEqual([result.sent, result.rejected, result.retry], [1, 1, 1]);
+  assert.deepEqual(settled, [["a", "ack"], ["b", "rejected"]]);
+  const shown = reports.filter(Boolean);
+  const last = shown.at(-1);
+  assert.deepEqual([last.done, last.sent, last.rejected, last.total], [2, 1, 1, 4]);
+  assert.equal(last.current.attempt_id, "c"); // the one that failed on the wire
+  assert.equal(reports.at(-1), null);
+  assert.deepEqual((await store.all()).map((e) => [e.attempt_id, e.state]).sort(), [["b", "rejected"], ["c", "pending"], ["d", "pending"]]);
+  assertSane(reports);
+});
+
+test("no progress is reported when nothing is due or the phone is offline", async () => {
+  const store = new MemoryStore();
+  const { outbox, reports } = watched(store, fakeFetch([], { session: new TypeError("offline") }));
+  await outbox.flush(USER.id);
+  await outbox.add(sized("a", 10, 1));
+  await outbox.flush(USER.id);
+  assert.deepEqual(reports, []);
 });

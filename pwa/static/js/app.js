@@ -2,7 +2,7 @@
 import { t } from "./i18n.js";
 import { ApiError, getRunsToday, getSession } from "./api.js";
 import * as store from "./store.js";
-import { Outbox, makeEntry } from "./outbox.js";
+import { Outbox, entryBytes, makeEntry } from "./outbox.js";
 import { buildMeta } from "./attempts.js";
 import { matchEnvelopeScan, normaliseEnvelopeCode } from "./codes.js";
 import { sha256Hex } from "./format.js";
@@ -33,6 +33,8 @@ const state = {
   scan: null,
   retrying: false, // "Phát lại" chosen on the stop shown: a failed stop tried again on the run
   syncing: false,
+  progress: null, // the running flush's (outbox.js), shown in the sync bar
+  acked: new Set(), // attempt ids acknowledged during the running flush
   loginRequired: false,
 };
 
@@ -66,19 +68,74 @@ const outbox = new Outbox({
   store: store.outboxStore,
   fetch: (...args) => fetch(...args),
   onChange: () => refreshEntries(),
-  onAck: async (entry, receipt) => {
+  onAck: (entry, receipt) => {
     if (!state.runData) return;
     applyReceipt(state.runData, entry, receipt);
-    await store.saveRun(state.user.id, state.runData);
+    saveRunSoon();
+  },
+  // Each attempt settled during a sync changes the entries kept here, not read again from the
+  // store (hundreds of entries with their photos): the count falls as each is acknowledged.
+  onSettled: (entry, verdict) => {
+    if (verdict === "ack") {
+      state.acked.add(entry.attempt_id);
+      state.entries = state.entries.filter((e) => e.attempt_id !== entry.attempt_id);
+      settledStops.add(entry.stop_id);
+    } else {
+      state.entries = state.entries.map((e) => (e.attempt_id === entry.attempt_id ? entry : e));
+      settledStops.add(null); // a refusal may move its stop and shows a note: draw it all
+    }
+    renderSyncBar();
+    renderSettledSoon();
+  },
+  onProgress: (progress) => {
+    state.progress = progress;
+    renderSyncBar();
   },
 });
 
+// The run as it stands after the receipts, kept on the phone: written while the next attempt is
+// on its way, not before (a run of 500 stops is a few hundred KB to clone and write: on a cheap
+// phone that would hold every acknowledgement up), at most one write in flight and one to follow.
+let runSaving = null;
+let runDirty = false;
+function saveRunSoon() {
+  runDirty = true;
+  runSaving ??= (async () => {
+    while (runDirty) {
+      runDirty = false;
+      await store.saveRun(state.user.id, state.runData).catch((err) => console.warn("saving the run", err));
+    }
+    runSaving = null;
+  })();
+  return runSaving;
+}
+
 async function refreshEntries() {
   if (!state.user) return;
-  state.entries = await outbox.entries(state.user.id);
+  const entries = await outbox.entries(state.user.id);
+  // A read that began before an acknowledgement must not bring its attempt back on screen.
+  state.entries = state.acked.size ? entries.filter((e) => !state.acked.has(e.attempt_id)) : entries;
   state.loginRequired = state.loginRequired || outbox.loginRequired;
   renderAll();
   checkStorageSoon();
+}
+
+// While a sync acknowledges attempts (several a second), the cards of their stops are redrawn
+// together at most every RENDER_EVERY_MS, and only them: the postman keeps scrolling, typing a
+// code and opening stops meanwhile (a whole redraw would swallow a tap or a half-typed code).
+const RENDER_EVERY_MS = 300;
+const settledStops = new Set(); // null: redraw everything
+let renderTimer = null;
+function renderSettledSoon() {
+  renderTimer ??= setTimeout(() => {
+    renderTimer = null;
+    const stops = new Set(settledStops);
+    settledStops.clear();
+    if (!state.runData) return;
+    if (stops.has(null)) return renderAll();
+    runList.refreshStops(state.runData, state.entries, stops);
+    if (!$("screen-stop").hidden && state.stop && stops.has(state.stop.stop_id)) renderStop();
+  }, RENDER_EVERY_MS);
 }
 
 async function sync({ force = false } = {}) {
@@ -99,6 +156,7 @@ async function sync({ force = false } = {}) {
   } finally {
     state.syncing = false;
     await refreshEntries();
+    state.acked.clear(); // read after the flush: the store holds none of them any more
   }
   if (state.syncAgain && !state.loginRequired) {
     state.syncAgain = false;
@@ -157,11 +215,13 @@ const failForm = new FailForm($("screen-fail"), { camera, onBack: () => history.
 const updatePrompt = new UpdatePrompt($("update"));
 
 function renderSyncBar() {
-  const pending = state.entries.filter((e) => e.state === "pending").length;
+  const waiting = state.entries.filter((e) => e.state === "pending");
+  const pending = waiting.length;
+  const pendingBytes = waiting.reduce((sum, e) => sum + (e.bytes ?? entryBytes(e)), 0);
   const rejected = shownRejected(state.runData, state.entries).length;
   const savedAt = state.fresh || !state.savedAt ? null
     : new Date(state.savedAt).toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
-  syncBar.render({ pending, rejected, syncing: state.syncing, loginRequired: state.loginRequired, online: navigator.onLine, savedAt });
+  syncBar.render({ pending, pendingBytes, progress: state.progress, rejected, syncing: state.syncing, loginRequired: state.loginRequired, online: navigator.onLine, savedAt });
 }
 
 function dayLabel(iso) {

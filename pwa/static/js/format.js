@@ -41,6 +41,16 @@ export function localIsoTime(date = new Date()) {
   );
 }
 
+/**
+ * Bytes as megabytes for the postman (1 MB = 1,000,000 bytes), in the page's language: "48 MB",
+ * "4,8 MB" in Vietnamese; never "0 MB" while something is left.
+ */
+export function formatMegabytes(bytes, lang = "vi") {
+  const mb = Math.max(0, Number(bytes) || 0) / 1e6;
+  const shown = mb >= 10 ? Math.round(mb) : mb > 0 ? Math.max(0.1, Math.round(mb * 10) / 10) : 0;
+  return `${shown.toLocaleString(lang, { maximumFractionDigits: 1 })} MB`;
+}
+
 /** Hex SHA-256 of a string or a Blob/ArrayBuffer, with the browser's (or Node's) WebCrypto. */
 export async function sha256Hex(data) {
   let bytes;

@@ -188,6 +188,10 @@ const vi = {
   rejected_n: "{n} lượt bị từ chối — cần bạn xem lại",
   session_expired: "Phiên đăng nhập đã hết — đăng nhập lại",
   sync_now: "Đồng bộ ngay",
+  // Sync progress (issue 9): counting down while the outbox sends.
+  sync_progress: "Đang gửi {n}/{total} · còn {size}",
+  sync_progress_label: "Tiến độ đồng bộ",
+  pending_n_size: "{n} lượt chờ đồng bộ · {size}",
   update_ready: "Có phiên bản mới",
   reload: "Tải lại",
   not_postman: "Ứng dụng này dành cho bưu tá.",
@@ -457,6 +461,10 @@ const en = {
   rejected_n: "{n} refused — needs your decision",
   session_expired: "Session expired — log in again",
   sync_now: "Sync now",
+  // Sync progress (issue 9): counting down while the outbox sends.
+  sync_progress: "Sending {n}/{total} · {size} left",
+  sync_progress_label: "Sync progress",
+  pending_n_size: "{n} waiting to sync · {size}",
   update_ready: "A new version is ready",
   reload: "Reload",
   not_postman: "This app is for postmen.",

@@ -1,6 +1,10 @@
 // The outbox: every attempt is written whole (meta + files) before anything is sent, sent one at
 // a time, and removed only when the server acknowledges it. Pure logic: the store and fetch are
 // injected, so node --test can drive it.
+//
+// While a flush runs it reports its progress (attempts and bytes left, the attempt on the wire)
+// from counts it keeps itself, so a screen can count down without reading the store again; an
+// attempt added (or sent again) meanwhile joins the running flush, at the end of its queue.
 
 export const MAX_BACKOFF_SECONDS = 300;
 export const SESSION_URL = "/api/v1/session";
@@ -22,9 +26,15 @@ export function classifyResponse(status, code = null) {
   return "rejected";
 }
 
+/** Bytes an attempt puts on the wire, near enough: its files and its meta's JSON. */
+export function entryBytes(entry) {
+  const files = (entry.files ?? []).reduce((sum, f) => sum + (f.blob?.size ?? 0), 0);
+  return files + new TextEncoder().encode(JSON.stringify(entry.meta ?? {})).length;
+}
+
 /** A whole attempt as the outbox keeps it. `files`: [{field, blob, sha256, filename}]. */
 export function makeEntry({ userId, meta, files, now = Date.now() }) {
-  return {
+  const entry = {
     attempt_id: meta.attempt_id,
     user_id: userId,
     stop_id: meta.stop_id,
@@ -38,6 +48,18 @@ export function makeEntry({ userId, meta, files, now = Date.now() }) {
     created_at: now,
     error: null,
   };
+  entry.bytes = entryBytes(entry); // kept, so counting what is left never touches the blobs again
+  return entry;
+}
+
+/** An entry's bytes: kept by makeEntry, counted again for entries queued before it kept them. */
+function sizeOf(entry) {
+  return entry.bytes ?? entryBytes(entry);
+}
+
+/** What a progress report says about the attempt being sent (no blobs, no ID number). */
+function describe(entry, bytes) {
+  return { attempt_id: entry.attempt_id, envelope_code: entry.envelope_code, outcome: entry.outcome, bytes };
 }
 
 async function readJson(response) {
@@ -52,23 +74,59 @@ export class Outbox {
   /**
    * store: {put(entry), all(), delete(id)} (IndexedDB in the app, a Map in tests);
    * fetch: the fetch function; now: ms clock; onChange(): after any change;
-   * onAck(entry, body): after the server accepted an attempt.
+   * onAck(entry, body): after the server accepted an attempt (and it left the store);
+   * onSettled(entry, verdict): after each attempt sent, "ack" or "rejected" (entry as it is now);
+   * onProgress(progress | null): while a flush sends (see `progress`), null when it ends.
    */
-  constructor({ store, fetch, now = () => Date.now(), onChange = () => {}, onAck = () => {} }) {
+  constructor({ store, fetch, now = () => Date.now(), onChange = () => {}, onAck = () => {},
+    onSettled = () => {}, onProgress = () => {} }) {
     this.store = store;
     this.fetch = fetch;
     this.now = now;
     this.onChange = onChange;
     this.onAck = onAck;
+    this.onSettled = onSettled;
+    this.onProgress = onProgress;
     this.loginRequired = false;
     this.running = null;
+    // The running flush's queue: {userId, entries, ids}; null between flushes.
+    this.queue = null;
+    /**
+     * The running flush's progress, or null: {total, done, sent, rejected, bytesTotal, bytesLeft,
+     * current}. total: attempts in this flush (it grows when one is added meanwhile); done: those
+     * settled (acknowledged or refused); bytesLeft: what the attempts not yet settled weigh, the
+     * one on the wire included; current: {attempt_id, envelope_code, outcome, bytes} or null.
+     */
+    this.progress = null;
   }
 
-  /** Write the whole attempt before anything is sent. */
+  /** Write the whole attempt before anything is sent; a flush running for its user takes it too. */
   async add(entry) {
     await this.store.put(entry);
+    this._join(entry);
     this.onChange();
     return entry;
+  }
+
+  /** Queue an entry on the running flush (once), counting it in the progress. */
+  _join(entry) {
+    const queue = this.queue;
+    if (!queue || entry.state !== "pending" || queue.ids.has(entry.attempt_id)) return;
+    if (queue.userId != null && entry.user_id !== queue.userId) return;
+    queue.ids.add(entry.attempt_id);
+    queue.entries.push(entry);
+    if (this.progress) {
+      const bytes = sizeOf(entry);
+      this.progress.total += 1;
+      this.progress.bytesTotal += bytes;
+      this.progress.bytesLeft += bytes;
+      this._report();
+    }
+  }
+
+  _report() {
+    const p = this.progress;
+    this.onProgress(p && { ...p, current: p.current && { ...p.current } });
   }
 
   /** The entries of one user, oldest first. */
@@ -92,6 +150,7 @@ export class Outbox {
     if (!entry || entry.state === "pending") return false;
     Object.assign(entry, { state: "pending", tries: 0, next_at: 0, error: null, last_error: null });
     await this.store.put(entry);
+    this._join(entry);
     this.onChange();
     return true;
   }
@@ -128,10 +187,31 @@ export class Outbox {
 
   async _flush(userId, force) {
     const result = { sent: 0, rejected: 0, retry: 0, login: false, offline: false };
-    const due = (await this.entries(userId)).filter(
-      (e) => e.state === "pending" && (force || e.next_at <= this.now()),
-    );
-    if (!due.length) return result;
+    // Open the queue before reading the store: an attempt added during the read is not lost,
+    // and one the read also returns is not queued twice.
+    const queue = { userId, entries: [], ids: new Set() };
+    this.queue = queue;
+    try {
+      const due = (await this.entries(userId)).filter(
+        (e) => e.state === "pending" && (force || e.next_at <= this.now()),
+      );
+      for (const entry of due) {
+        if (!queue.ids.has(entry.attempt_id)) queue.entries.push(entry);
+        queue.ids.add(entry.attempt_id);
+      }
+      queue.entries.sort((a, b) => a.created_at - b.created_at);
+      if (!queue.entries.length) return result;
+      return await this._sendAll(queue, userId, result);
+    } finally {
+      this.queue = null;
+      if (this.progress) {
+        this.progress = null;
+        this._report();
+      }
+    }
+  }
+
+  async _sendAll(queue, userId, result) {
     // A cached app shell holds no fresh CSRF token: ask the session for one before sending.
     let csrf;
     try {
@@ -149,12 +229,33 @@ export class Outbox {
       return result;
     }
     this.loginRequired = false;
-    for (const entry of due) {
+    const bytesTotal = queue.entries.reduce((sum, e) => sum + sizeOf(e), 0);
+    const progress = { total: queue.entries.length, done: 0, sent: 0, rejected: 0, bytesTotal, bytesLeft: bytesTotal, current: null };
+    this.progress = progress;
+    this._report();
+    // Not for…of over a copy: attempts added meanwhile are pushed onto queue.entries.
+    for (let i = 0; i < queue.entries.length; i += 1) {
+      const entry = queue.entries[i];
+      const bytes = sizeOf(entry);
+      progress.current = describe(entry, bytes);
+      this._report();
       const verdict = await this._send(entry, csrf);
-      if (verdict === "ack") result.sent += 1;
-      else if (verdict === "rejected") result.rejected += 1;
-      else if (verdict === "login") return this._needLogin(result);
-      else {
+      progress.current = null;
+      if (verdict === "ack" || verdict === "rejected") {
+        progress.done += 1;
+        progress.bytesLeft = Math.max(0, progress.bytesLeft - bytes);
+        if (verdict === "ack") {
+          result.sent += 1;
+          progress.sent += 1;
+        } else {
+          result.rejected += 1;
+          progress.rejected += 1;
+        }
+        this.onSettled(entry, verdict);
+        this._report();
+      } else if (verdict === "login") {
+        return this._needLogin(result);
+      } else {
         result.retry += 1;
         break; // the network or the server is failing: wait for the backoff
       }

@@ -3,7 +3,7 @@
 import { h, fill } from "./dom.js";
 import { t } from "../i18n.js";
 import { matchesQuery } from "../format.js";
-import { groupStops, progress } from "../run-state.js";
+import { allStops, groupStops, progress, stopStatus } from "../run-state.js";
 import { callLink, directionsLink, rejectedNote, statusBadge, stopFacts } from "./stop-card.js";
 
 export class RunList {
@@ -57,12 +57,36 @@ export class RunList {
     this.runData = runData;
     this.entries = entries;
     this.title.textContent = dateLabel ? t("run_title_day", { day: dateLabel }) : t("run_title");
-    const p = progress(runData, entries);
+    this.renderCounts();
+    this.renderList();
+  }
+
+  renderCounts() {
+    const p = progress(this.runData, this.entries);
     fill(this.progressBox,
       h("span", { class: "pill pill-ok", testid: "count-delivered" }, `${t("delivered")}: ${p.delivered}`),
       h("span", { class: "pill pill-bad", testid: "count-failed" }, `${t("failed")}: ${p.failed}`),
       h("span", { class: "pill", testid: "count-left" }, `${t("left")}: ${p.left}`));
-    this.renderList();
+  }
+
+  /**
+   * Redraw only the cards of these stops (their attempts were just acknowledged) and the counts,
+   * not the whole list: while a sync goes through hundreds of attempts the postman keeps
+   * scrolling and tapping the other cards. Falls back to a whole render when a stop changed group.
+   */
+  refreshStops(runData, entries, stopIds) {
+    this.runData = runData;
+    this.entries = entries;
+    this.renderCounts();
+    for (const stop of allStops(runData)) {
+      if (!stopIds.has(stop.stop_id)) continue;
+      const status = stopStatus(stop, entries);
+      const list = status.finished ? this.finishedList : this.list;
+      const other = status.finished ? this.list : this.finishedList;
+      const card = list.querySelector(`:scope > li[data-stop-id="${stop.stop_id}"]`);
+      if (card) card.replaceWith(this.item({ stop, status }));
+      else if (other.querySelector(`:scope > li[data-stop-id="${stop.stop_id}"]`)) return this.renderList();
+    }
   }
 
   renderList() {
