@@ -161,7 +161,14 @@ def test_only_staff_of_the_office_see_a_hand_over(app, client, factory, office_d
         assert other.get(url).status_code == status, user.role
         scanned = other.post(f"{url}/scan", data={"code": office_day["envelopes"][0].code})
         assert scanned.status_code == status, user.role
-    assert app.test_client().get(url).status_code == 302  # to the log-in page
+        assert other.get(f"{url}/record.pdf").status_code == status, user.role
+        assert other.post(f"{url}/finish").status_code == status, user.role
+        assert other.get("/console/receive").status_code in (status, 200), user.role
+    for path in ("", "/record.pdf"):
+        assert app.test_client().get(url + path).status_code == 302  # to the log-in page
+    db.session.expire_all()
+    handover = db.session.get(Handover, handover_id)
+    assert handover.finished_at is None and not handover.items  # nobody else changed it
 
 
 @settings(
