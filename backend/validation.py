@@ -133,6 +133,13 @@ def dumps_json(value: Any) -> str:
         return json.dumps(value)
 
 
+def one_line(text: str | None, max_chars: int) -> str:
+    """Text typed into a one-line field, made storable: NFC, no control or unstorable
+    characters, runs of whitespace as one space, at most `max_chars`."""
+    text = unicodedata.normalize("NFC", _UNSTORABLE.sub("", text or ""))
+    return " ".join(_CONTROL.sub(" ", text).split())[:max_chars]
+
+
 def error_tree(path: str, message: str) -> dict[str, Any]:
     """A marshmallow-style error dict for a dotted path: "a.b" -> {"a": {"b": [message]}}."""
     tree: dict[str, Any] | list[str] = [message]

@@ -101,3 +101,12 @@ def test_what_the_database_gets_reads_back_the_same(value):
 def test_integers_past_64_bits_are_written_all_the_same():
     assert json.loads(dumps_json({"n": 2**70})) == {"n": 2**70}
     assert json.loads(dumps_json({1: "a"})) == {"1": "a"}
+
+
+@given(text=st.text(alphabet=st.characters(exclude_categories=()), max_size=60))
+def test_a_one_line_field_is_always_storable(text):
+    from backend.validation import _CONTROL, _UNSTORABLE, one_line
+
+    line = one_line(text, 40)
+    assert len(line) <= 40 and not _UNSTORABLE.search(line) and not _CONTROL.search(line)
+    assert "\n" not in line and line == line.strip()

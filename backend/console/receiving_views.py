@@ -27,6 +27,7 @@ from backend.console.services import office_scope
 from backend.errors import AppError, Forbidden, Invalid, NotFound
 from backend.extensions import db
 from backend.models import Agency, Handover, Role
+from backend.validation import one_line
 
 STAFF = (Role.supervisor, Role.admin)
 RECENT_HANDOVERS = 20
@@ -76,7 +77,7 @@ def receive_start():
     agency = db.session.get(Agency, agency_id) if 0 < agency_id < 2**31 else None
     if agency is None:
         raise NotFound(_("This agency does not exist."), code="agency_not_found")
-    courier = " ".join(request.form.get("courier_name", "").split())[:MAX_COURIER_NAME]
+    courier = one_line(request.form.get("courier_name"), MAX_COURIER_NAME)
     handover = start_handover(
         office, agency, actor=current_user, now=clock.now(), courier_name=courier
     )

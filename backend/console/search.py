@@ -14,6 +14,7 @@ from backend.domain.names import fold_name
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.models import DeliveryAttempt, Dossier, Envelope, Event
+from backend.validation import one_line
 
 SEARCH_LIMIT = 50
 MAX_QUERY_CHARS = 100
@@ -28,7 +29,7 @@ def _like(text: str) -> str:
 
 def search_envelopes(query: str, office_id: int | None) -> list[Envelope]:
     """Envelopes whose code, dossier code, recipient's phone or name matches `query`."""
-    query = " ".join((query or "").split())[:MAX_QUERY_CHARS]
+    query = one_line(query, MAX_QUERY_CHARS)
     if not query:
         return []
     statement = (

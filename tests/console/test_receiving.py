@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from backend.domain.envelope_qr import sign_envelope_qr
@@ -182,9 +182,11 @@ def test_only_staff_of_the_office_see_a_hand_over(app, client, factory, office_d
     agency=st.text(max_size=30),
     courier=st.text(max_size=300),
 )
+@example(code="\x00", agency="1", courier="Lê\x00Cường")  # PostgreSQL refuses NUL
 def test_no_input_earns_a_5xx(client, office_day, code, agency, courier):
-    started = client.post("/console/receive", data={"agency_id": agency, "courier_name": courier})
-    assert started.status_code < 500
+    for agency_id in (agency, office_day["agency"].id):
+        form = {"agency_id": agency_id, "courier_name": courier}
+        assert client.post("/console/receive", data=form).status_code < 500
     handover_id = start(client, office_day["agency"])
     assert scan(client, handover_id, code).status_code < 500
     assert (
