@@ -509,7 +509,8 @@ def split_among_postmen(
     postmen: Sequence[User],
     envelopes: Sequence[Envelope],
     *,
-    capacity: int,
+    capacity: int | None,
+    day_limit: int | None = None,
     actor: User,
     now: datetime,
     policy: DeliveryPolicy = DEFAULT_POLICY,
@@ -518,14 +519,23 @@ def split_among_postmen(
 ) -> list[DeliveryRun]:
     """Share the envelopes between the postmen's runs of the day so that the runs are short
     together, each postman taking at most `capacity` stops (those already on the run count);
-    then order each run from the office."""
+    then order each run from the office.
+
+    Shortest together alone would give everything to one postman whenever it fits: without a
+    `capacity` the stops are shared evenly (each postman's run ends with about as many), up to
+    `day_limit` each."""
     if not postmen:
         raise Invalid(_("Choose at least one postman."), code="no_postmen")
     for envelope in envelopes:
         _check_waiting(envelope, policy)
     runs = [planned_run(office, p, day, now=now, create=False) for p in postmen]
-    room = [max(0, capacity - (len(visits_of(r)) if r else 0)) for r in runs]
     groups = group_visits(list(envelopes), _key)
+    already = [len(visits_of(r)) if r else 0 for r in runs]
+    if capacity is None:
+        capacity = -(-(len(groups) + sum(already)) // len(postmen))
+        # An even share, but never more than a postman's day (TRAO_PLAN_CAPACITY).
+        capacity = min(capacity, day_limit) if day_limit else capacity
+    room = [max(0, capacity - n) for n in already]
     points = [_point(g[0].dossier) for g in groups]
     depot = depot_of(office, points)
     try:

@@ -274,7 +274,8 @@ def plan_split():
     try:
         ids = _ints(request.form.getlist("split_postman_id"), "postman")
         postmen = [postman_of(office, i) for i in dict.fromkeys(ids)]
-        capacity = _int(request.form.get("capacity"), "capacity", low=1, high=MAX_CAPACITY)
+        given = (request.form.get("capacity") or "").strip()
+        capacity = _int(given, "capacity", low=1, high=MAX_CAPACITY) if given else None
         envelopes = envelopes_by_id(office, _ints(request.form.getlist("envelope_id"), "envelope"))
         runs = split_among_postmen(
             office,
@@ -282,6 +283,7 @@ def plan_split():
             postmen,
             envelopes,
             capacity=capacity,
+            day_limit=_settings().capacity,
             actor=current_user,
             now=clock.now(),
             policy=current_app.config["DELIVERY_POLICY"],

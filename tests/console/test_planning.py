@@ -355,6 +355,21 @@ def test_the_pool_is_split_within_capacity_covering_every_envelope(client, facto
     assert all(e.state is State.out_for_delivery for e in chosen)
 
 
+def test_without_a_capacity_the_stops_are_shared_evenly(client, office_day):
+    postmen = office_day["postmen"][:2]
+    answer = post(
+        client,
+        "/console/plan/split",
+        {
+            "split_postman_id": [p.id for p in postmen],
+            "capacity": "",
+            "envelope_id": [e.id for e in office_day["envelopes"]],
+        },
+    )
+    assert answer.status_code == 200, answer.json
+    assert sorted(len(r.stops) for r in runs_of(office_day["office"])) == [3, 3]
+
+
 def test_a_pool_too_large_for_the_postmen_is_refused_and_nothing_changes(client, office_day):
     before = snapshot(office_day["office"])
     answer = post(
