@@ -176,6 +176,7 @@ def plan():
     waiting = pool(office.id, filters, policy)
     plans = [plan_of(run, settings, _distances()) for run in day_runs(office.id, day)]
     tiles = current_app.config["TRAO_MAP_TILES"]
+    result_types = [(t.value, _(label)) for t, label in RESULT_TYPE_LABELS.items()]
     map_data = {
         "office": [office.latitude, office.longitude] if office.latitude is not None else None,
         "tiles": tiles,
@@ -210,7 +211,8 @@ def plan():
             filters=filters,
             waiting=waiting,
             communes=pool_communes(office.id),
-            result_types=[(t.value, _(label)) for t, label in RESULT_TYPE_LABELS.items()],
+            result_types=result_types,
+            result_labels=dict(result_types),
             postmen=office_postmen(office.id),
             plans=plans,
             settings=settings,
