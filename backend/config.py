@@ -12,6 +12,11 @@ import os
 import tempfile
 from pathlib import Path
 
+from backend.domain.planning import (
+    DEFAULT_CAPACITY,
+    DEFAULT_MINUTES_PER_STOP,
+    DEFAULT_SPEED_KMH,
+)
 from backend.domain.policy import (
     DEFAULT_GEOFENCE_METRES,
     DEFAULT_HOLD_WORKING_DAYS,
@@ -146,6 +151,16 @@ class Config:
         )
         # A phone clock further ahead of the server than this is refused.
         self.TRAO_MAX_CLOCK_AHEAD_MINUTES = _env_int("TRAO_MAX_CLOCK_AHEAD_MINUTES", 10)
+        # Planning runs (issue 10): distances between stops ("haversine"; a road service later),
+        # the time estimate (km/h on those distances, minutes at each stop), the stops per postman
+        # when a pool is split, and the map's tile URL ({z}/{x}/{y}; empty: points on a blank map).
+        self.TRAO_DISTANCES = _env("TRAO_DISTANCES", "haversine")
+        self.TRAO_PLAN_SPEED_KMH = float(_env("TRAO_PLAN_SPEED_KMH", str(DEFAULT_SPEED_KMH)))
+        self.TRAO_PLAN_MINUTES_PER_STOP = float(
+            _env("TRAO_PLAN_MINUTES_PER_STOP", str(DEFAULT_MINUTES_PER_STOP))
+        )
+        self.TRAO_PLAN_CAPACITY = _env_int("TRAO_PLAN_CAPACITY", DEFAULT_CAPACITY)
+        self.TRAO_MAP_TILES = _env("TRAO_MAP_TILES", "")
         self.TESTING = False
 
     def check(self) -> None:

@@ -259,6 +259,8 @@ def dump_stop(stop, last_attempt, *, qr_key: bytes, policy) -> dict:
     return {
         "stop_id": stop.id,
         "position": stop.position,
+        # Stops with the same visit are one door: the same recipient at the same address.
+        "visit": stop.visit,
         "envelope_code": envelope.code,
         "qr_digest": hashlib.sha256(payload.encode("ascii")).hexdigest(),
         "state": envelope.state.value,

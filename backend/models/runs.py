@@ -55,6 +55,11 @@ class DeliveryRun(db.Model):
     )
 
 
+def _own_visit(context) -> int:
+    """A stop made without a visit number is a door of its own (numbered as its position)."""
+    return context.get_current_parameters()["position"]
+
+
 class RunStop(db.Model):
     """An envelope's place in a run."""
 
@@ -68,6 +73,9 @@ class RunStop(db.Model):
     run_id: Mapped[int] = mapped_column(ForeignKey("delivery_run.id"))
     envelope_id: Mapped[int] = mapped_column(ForeignKey("envelope.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
+    # The door: envelopes for the same recipient at the same address share a visit number and
+    # are handed over in one stop. Visits follow the positions' order; alone, visit = position.
+    visit: Mapped[int] = mapped_column(Integer, default=_own_visit)
 
     run: Mapped[DeliveryRun] = relationship(back_populates="stops")
     envelope: Mapped[Envelope] = relationship()

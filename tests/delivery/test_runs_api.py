@@ -76,6 +76,7 @@ def test_runs_today_has_the_contract_shape_in_vietnamese(app, client, factory):
     assert stop == {
         "stop_id": run.stops[0].id,
         "position": 1,
+        "visit": 1,
         "envelope_code": envelope.code,
         "qr_digest": hashlib.sha256(payload.encode()).hexdigest(),
         "state": "out_for_delivery",
