@@ -13,6 +13,8 @@ const FILES = [
   ["zxing-wasm/dist/reader/zxing_reader.wasm", "zxing_reader.wasm"],
   ["signature_pad/dist/signature_pad.js", "signature_pad.js"],
   ["idb/build/index.js", "idb/index.js"],
+  ["leaflet/dist/leaflet.js", "leaflet/leaflet.js"],
+  ["leaflet/dist/leaflet.css", "leaflet/leaflet.css"],
 ];
 
 rmSync(target, { recursive: true, force: true });
