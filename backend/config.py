@@ -146,6 +146,17 @@ class Config:
         )
         # A phone clock further ahead of the server than this is refused.
         self.TRAO_MAX_CLOCK_AHEAD_MINUTES = _env_int("TRAO_MAX_CLOCK_AHEAD_MINUTES", 10)
+        # Watching runs and chasing exceptions (issue 10, items 3 and 4).
+        # An attempt whose phone time and server receipt are further apart is an exception.
+        self.TRAO_CLOCK_GAP_MINUTES = _env_int("TRAO_CLOCK_GAP_MINUTES", 15)
+        # How far back the exception queue looks for attempts and refusals.
+        self.TRAO_EXCEPTION_DAYS = _env_int("TRAO_EXCEPTION_DAYS", 30)
+        # Map tiles, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; empty: no tiles, the
+        # maps show the points alone and the pages work as lists. Its origin joins img-src.
+        self.TRAO_MAP_TILES = _env("TRAO_MAP_TILES", "")
+        self.TRAO_MAP_ATTRIBUTION = _env("TRAO_MAP_ATTRIBUTION", "")
+        # How often the live view asks for news, and after how many missed answers it says so.
+        self.TRAO_LIVE_POLL_SECONDS = _env_int("TRAO_LIVE_POLL_SECONDS", 10)
         self.TESTING = False
 
     def check(self) -> None:
