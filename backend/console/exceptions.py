@@ -241,7 +241,8 @@ def resolve_exception(
     404 when the subject names nothing open at this office (another office's exception is
     none of ours), 409 when already resolved, 422 without a note.
     """
-    note = (note or "").strip()
+    # Control characters have no place in a note (and PostgreSQL refuses NUL): line breaks stay.
+    note = "".join(ch for ch in (note or "") if ch in "\n\t" or ch >= " ").strip()
     if not note:
         raise Invalid(_("Write a note saying how it was resolved."), code="note_required")
     if len(note) > MAX_NOTE_CHARS:
