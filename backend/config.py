@@ -153,14 +153,24 @@ class Config:
         self.TRAO_MAX_CLOCK_AHEAD_MINUTES = _env_int("TRAO_MAX_CLOCK_AHEAD_MINUTES", 10)
         # Planning runs (issue 10): distances between stops ("haversine"; a road service later),
         # the time estimate (km/h on those distances, minutes at each stop), the stops per postman
-        # when a pool is split, and the map's tile URL ({z}/{x}/{y}; empty: points on a blank map).
+        # when a pool is split.
         self.TRAO_DISTANCES = _env("TRAO_DISTANCES", "haversine")
         self.TRAO_PLAN_SPEED_KMH = float(_env("TRAO_PLAN_SPEED_KMH", str(DEFAULT_SPEED_KMH)))
         self.TRAO_PLAN_MINUTES_PER_STOP = float(
             _env("TRAO_PLAN_MINUTES_PER_STOP", str(DEFAULT_MINUTES_PER_STOP))
         )
         self.TRAO_PLAN_CAPACITY = _env_int("TRAO_PLAN_CAPACITY", DEFAULT_CAPACITY)
+        # Watching runs and chasing exceptions (issue 10, items 3 and 4).
+        # An attempt whose phone time and server receipt are further apart is an exception.
+        self.TRAO_CLOCK_GAP_MINUTES = _env_int("TRAO_CLOCK_GAP_MINUTES", 15)
+        # How far back the exception queue looks for attempts and refusals.
+        self.TRAO_EXCEPTION_DAYS = _env_int("TRAO_EXCEPTION_DAYS", 30)
+        # Map tiles, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; empty: no tiles, the
+        # maps show the points alone and the pages work as lists. Its origin joins img-src.
         self.TRAO_MAP_TILES = _env("TRAO_MAP_TILES", "")
+        self.TRAO_MAP_ATTRIBUTION = _env("TRAO_MAP_ATTRIBUTION", "")
+        # How often the live view asks for news, and after how many missed answers it says so.
+        self.TRAO_LIVE_POLL_SECONDS = _env_int("TRAO_LIVE_POLL_SECONDS", 10)
         self.TESTING = False
 
     def check(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -39,7 +40,17 @@ def register_security(app: Flask) -> None:
         # Each trusted proxy appends the address it saw; more than that would let a client
         # choose its own address (and its own log-in bucket) with a forged header.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+    app.config["TRAO_CSP"] = content_security_policy(app.config.get("TRAO_MAP_TILES", ""))
     app.after_request(security_headers)
+
+
+def content_security_policy(tile_url: str) -> str:
+    """The policy, with the map tile server's origin allowed as an image source when set."""
+    parts = urlsplit(tile_url or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return CONTENT_SECURITY_POLICY
+    origin = f"{parts.scheme}://{parts.netloc}".replace("{s}", "*")
+    return CONTENT_SECURITY_POLICY.replace("img-src 'self' blob:", f"img-src 'self' blob: {origin}")
 
 
 def security_headers(response: Response) -> Response:
@@ -48,7 +59,7 @@ def security_headers(response: Response) -> Response:
     # (One look at the names present: a missing header looked up by name costs an exception.)
     present = {name.lower() for name in headers.keys()}  # noqa: SIM118 (Headers yield pairs)
     wanted = [
-        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        ("Content-Security-Policy", current_app.config["TRAO_CSP"]),
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "same-origin"),
         ("X-Frame-Options", "DENY"),

@@ -14,6 +14,7 @@ const FILES = [
   ["signature_pad/dist/signature_pad.js", "signature_pad.js"],
   ["idb/build/index.js", "idb/index.js"],
   ["leaflet/dist/leaflet-src.esm.js", "leaflet/leaflet-src.esm.js"],
+  ["leaflet/dist/leaflet.js", "leaflet/leaflet.js"],
   ["leaflet/dist/leaflet.css", "leaflet/leaflet.css"],
 ];
 

@@ -5,7 +5,9 @@ from flask import Blueprint
 bp = Blueprint("console", __name__, url_prefix="/console")
 
 from backend.console import (  # noqa: E402,F401
-    planning_views,  # noqa: E402,F401
+    exceptions_views,
+    live_views,
+    planning_views,
     receiving_views,
     search_views,
     views,

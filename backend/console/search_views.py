@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from backend.auth.access import roles_required
 from backend.console import bp
+from backend.console.exceptions_views import envelope_exceptions
 from backend.console.search import MAX_QUERY_CHARS, envelope_story, search_envelopes
 from backend.console.services import office_scope
 from backend.models import Role
@@ -27,7 +28,12 @@ def search():
 @roles_required(*STAFF)
 def envelope_page(code: str):
     """One envelope: its dossier, its attempts with their proof, and every event in order."""
-    envelope, events, attempts = envelope_story(code[:64], office_scope(current_user))
+    scope = office_scope(current_user)
+    envelope, events, attempts = envelope_story(code[:64], scope)
     return render_template(
-        "console/envelope.html", envelope=envelope, events=events, attempts=attempts
+        "console/envelope.html",
+        envelope=envelope,
+        events=events,
+        attempts=attempts,
+        **envelope_exceptions(envelope, scope),
     )

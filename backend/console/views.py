@@ -110,10 +110,12 @@ def _proof_file(sha256: str):
 
 
 def _image_response(data: bytes, content_type: str, name: str) -> Response:
-    """An image for staff, never a page: its stored type, inline, private to this browser."""
+    """An image for staff, never a page: its stored type, inline, kept by no cache (a proof
+    names a person and shows their door; a shared or lost computer must not keep it)."""
     response = Response(data, mimetype=content_type)
     response.headers["Content-Disposition"] = f'inline; filename="{name}"'
-    response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 

@@ -9,6 +9,7 @@ from flask import current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
+from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -24,6 +25,7 @@ from backend.delivery.receiving import (
     not_on_your_run,
     receive_attempt,
 )
+from backend.delivery.refusals import record_refusal, refusal_data
 from backend.delivery.schemas import (
     FILE_FIELDS,
     AttemptMetaSchema,
@@ -31,7 +33,8 @@ from backend.delivery.schemas import (
     dump_runs_today,
 )
 from backend.delivery.services import last_attempts, open_runs_today
-from backend.errors import Conflict, Invalid, TooLarge
+from backend.domain.errors import DomainError
+from backend.errors import STATUS_BY_KIND, AppError, Conflict, Invalid, TooLarge
 from backend.extensions import db
 from backend.http_cache import conditional
 from backend.models import Role
@@ -113,6 +116,15 @@ def api_post_attempt():
         raise Invalid(_("An attempt is sent as multipart/form-data."), code="multipart_required")
     text = request.form.get("meta")
     raw = _parse_meta(text)
+    try:
+        return _post_attempt(text, raw)
+    except (AppError, DomainError, ValidationError) as err:
+        _keep_refusal(raw, err)
+        raise
+
+
+def _post_attempt(text: str, raw: dict):
+    """The attempt checked, recorded (or found as a replay) and its receipt answered."""
     meta = ATTEMPT_META.load(raw)
     uploads = _uploads()
     key = current_app.config["ID_HASH_KEY"]
@@ -134,6 +146,28 @@ def api_post_attempt():
         receipt = _receive(meta, stop, replay)
     status = 200 if receipt.replay else 201
     return jsonify(ATTEMPT_RECEIPT.dump(receipt)), status
+
+
+def _keep_refusal(raw: dict, err: Exception) -> None:
+    """Record a refused attempt as an event for the supervisor, in its own transaction.
+
+    Only on the refusal path (an accepted attempt never comes here); a failure to record it
+    is logged and never hides the refusal the phone is owed.
+    """
+    if isinstance(err, AppError):
+        status, code, fields = err.status, err.code, err.fields
+    elif isinstance(err, DomainError):
+        status, code, fields = STATUS_BY_KIND.get(err.kind, 400), err.code, err.fields
+    else:
+        status, code, fields = 422, "invalid", getattr(err, "messages", None)
+    db.session.rollback()
+    try:
+        data = refusal_data(raw, status, code, fields)
+        record_refusal(postman=current_user._get_current_object(), data=data, now=clock.now())
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        current_app.logger.exception("recording a refused attempt failed")
 
 
 def _receive(meta, stop, replay: dict):

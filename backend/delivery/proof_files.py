@@ -53,6 +53,8 @@ class ProofSettings:
     photo_quality: float
     display_max_side: int
     max_clock_ahead: timedelta
+    # Phone and server clocks further apart than this when an attempt arrives: flagged.
+    clock_gap: timedelta = timedelta(minutes=15)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ProofSettings:
@@ -67,6 +69,7 @@ class ProofSettings:
             photo_quality=config["TRAO_PHOTO_QUALITY"],
             display_max_side=config["TRAO_DISPLAY_MAX_SIDE"],
             max_clock_ahead=timedelta(minutes=config["TRAO_MAX_CLOCK_AHEAD_MINUTES"]),
+            clock_gap=timedelta(minutes=config["TRAO_CLOCK_GAP_MINUTES"]),
         )
 
     def bounds(self, kind: str) -> ImageBounds:

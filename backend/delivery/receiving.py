@@ -23,7 +23,7 @@ from backend.domain.idnum import document_last4, hash_document_number
 from backend.domain.lifecycle import Action, State
 from backend.domain.policy import DEFAULT_POLICY, DeliveryPolicy, IdCheckMethod, Relation
 from backend.domain.proof import ProofGap, proof_gaps
-from backend.domain.review import ReviewFlag, assess_fix, beyond_geofence
+from backend.domain.review import ReviewFlag, assess_fix, beyond_geofence, clock_gap
 from backend.domain.routing import haversine_m
 from backend.envelopes.services import apply_action
 from backend.errors import Conflict, Invalid, NotFound
@@ -236,6 +236,8 @@ def receive_attempt(
         recipient = {}
         _refuse_proof_gaps(meta, kinds, dossier, None)
     device_time = _check_device_time(meta["device_time"], run, timezone, now, settings)
+    if clock_gap(device_time, now, settings.clock_gap):
+        flags.append(ReviewFlag.clock_gap)
     where = _position(meta["position"], dossier, policy, flags)
 
     # Each file proven to be the image it claims (no full decode), then staged as it came.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from .policy import DeliveryPolicy
@@ -20,6 +21,9 @@ class ReviewFlag(StrEnum):
     position_dropped = "position_dropped"
     # Even the fix's nearest edge is farther from the address than the geofence.
     far_from_address = "far_from_address"
+    # The phone's clock and the server's disagree by more than the setting when the attempt
+    # arrived (a wrong clock, or an attempt kept offline that long: a person decides which).
+    clock_gap = "clock_gap"
 
 
 @dataclass(frozen=True)
@@ -42,3 +46,8 @@ def assess_fix(accuracy_m: float, policy: DeliveryPolicy) -> FixAssessment:
 def beyond_geofence(distance_m: float, accuracy_m: float, policy: DeliveryPolicy) -> bool:
     """Whether even the fix's nearest edge is farther from the address than the geofence."""
     return distance_m - accuracy_m > policy.geofence_metres
+
+
+def clock_gap(device_time: datetime, received_at: datetime, limit: timedelta) -> bool:
+    """Whether the phone's time of the attempt and the server's receipt are more than `limit` apart."""
+    return abs(received_at - device_time) > limit

@@ -219,3 +219,33 @@ def create_envelopes(
 def find_envelope(code: str) -> Envelope | None:
     """The envelope with this code, if any."""
     return db.session.execute(select(Envelope).where(Envelope.code == code)).scalar_one_or_none()
+
+
+def record_office_event(
+    kind: str,
+    *,
+    now: datetime,
+    actor: User | None,
+    envelope: Envelope | None = None,
+    data: dict[str, Any] | None = None,
+) -> Event:
+    """Append an event for the office's own eyes: no webhook, and no dossier needed.
+
+    A refused attempt names an envelope only when it is known (else the postman is the only
+    subject); a supervisor's note on an exception is the office's business, not the agency's.
+    """
+    values = {
+        "kind": kind,
+        "dossier_id": envelope.dossier_id if envelope else None,
+        "envelope_id": envelope.id if envelope else None,
+        "from_state": None,
+        "to_state": None,
+        "actor_id": actor.id if actor else None,
+        "actor_kind": "user" if actor else "system",
+        "occurred_at": now,
+        "data": data or {},
+    }
+    event_id = db.session.connection().execute(_INSERT_EVENT, values).scalar_one()
+    event = Event(id=event_id, **values)
+    make_transient_to_detached(event)
+    return event

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
+from backend.delivery.refusals import REFUSAL_EVENT
 from backend.extensions import db
 from backend.models import DeliveryAttempt, Envelope, Event, ProofFile
 from tests.conftest import login
@@ -44,11 +45,14 @@ def stop(client, factory):
 
 
 def snapshot() -> tuple:
-    """What a refused attempt must leave as it was: rows, events, states, files."""
+    """What a refused attempt must leave as it was: rows, events, states, files.
+
+    The refusal itself is recorded, as an event of its own kind (tests/console/test_refusals.py).
+    """
     counts = tuple(
         db.session.scalar(select(func.count()).select_from(model))
-        for model in (DeliveryAttempt, Event, ProofFile)
-    )
+        for model in (DeliveryAttempt, ProofFile)
+    ) + (db.session.scalar(select(func.count()).where(Event.kind != REFUSAL_EVENT)),)
     states = tuple(db.session.execute(select(Envelope.code, Envelope._state)).all())
     return counts, states, tuple(stored_files())
 

@@ -1,0 +1,143 @@
+"""Watching today's runs: each run's progress, its postman's last sync and last known position,
+and its stops with where they are — what the live page polls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from backend.delivery.services import run_progress
+from backend.extensions import db
+from backend.models import DeliveryAttempt, DeliveryRun, Envelope, RunStop
+
+
+@dataclass
+class PostmanTrace:
+    """What the server last heard from a postman today: an attempt, and the last placed one."""
+
+    last_sync: datetime | None = None
+    last_position: dict[str, Any] | None = None
+
+
+@dataclass
+class LiveRun:
+    """One run as the live page shows it."""
+
+    run: DeliveryRun
+    delivered: int
+    failed: int
+    left: int
+    total: int
+    trace: PostmanTrace = field(default_factory=PostmanTrace)
+
+
+def live_runs(office_id: int | None, day: date) -> list[LiveRun]:
+    """The runs of a day at an office (every office for None), with progress and traces.
+
+    Three statements whatever the number of runs: the runs, their stops' envelopes and
+    dossiers, and the day's attempts on them (postman, receipt time, position).
+    """
+    stmt = (
+        select(DeliveryRun)
+        .where(DeliveryRun.run_date == day)
+        .options(
+            selectinload(DeliveryRun.postman),
+            selectinload(DeliveryRun.stops)
+            .selectinload(RunStop.envelope)
+            .selectinload(Envelope.dossier),
+        )
+        .order_by(DeliveryRun.postman_id, DeliveryRun.id)
+    )
+    if office_id is not None:
+        stmt = stmt.where(DeliveryRun.post_office_id == office_id)
+    runs = list(db.session.execute(stmt).scalars())
+    traces = postman_traces([run.id for run in runs])
+    live = []
+    for run in runs:
+        progress = run_progress(run)
+        live.append(
+            LiveRun(
+                run=run,
+                delivered=progress.delivered,
+                failed=progress.failed,
+                left=progress.left,
+                total=progress.total,
+                trace=traces.get(run.postman_id, PostmanTrace()),
+            )
+        )
+    return live
+
+
+def postman_traces(run_ids: list[int]) -> dict[int, PostmanTrace]:
+    """Per postman: the last attempt received on these runs, and the last one with a position."""
+    if not run_ids:
+        return {}
+    rows = db.session.execute(
+        select(
+            DeliveryAttempt.postman_id,
+            DeliveryAttempt.received_at,
+            DeliveryAttempt.device_time,
+            DeliveryAttempt.latitude,
+            DeliveryAttempt.longitude,
+            DeliveryAttempt.accuracy_m,
+        )
+        .where(DeliveryAttempt.run_id.in_(run_ids))
+        .order_by(DeliveryAttempt.received_at, DeliveryAttempt.id)
+    )
+    traces: dict[int, PostmanTrace] = {}
+    for postman_id, received_at, device_time, lat, lon, accuracy in rows:
+        trace = traces.setdefault(postman_id, PostmanTrace())
+        trace.last_sync = received_at
+        if lat is not None and lon is not None:
+            trace.last_position = {
+                "lat": lat,
+                "lon": lon,
+                "accuracy_m": accuracy,
+                "at": device_time or received_at,
+            }
+    return traces
+
+
+def dump_live(runs: list[LiveRun], *, day: date, now: datetime) -> dict[str, Any]:
+    """The live page's JSON: plain values, times in ISO 8601 (UTC)."""
+
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    out = []
+    for live in runs:
+        run = live.run
+        position = live.trace.last_position
+        out.append(
+            {
+                "id": run.id,
+                "state": run.state,
+                "postman": {"id": run.postman_id, "name": run.postman.full_name},
+                "progress": {
+                    "total": live.total,
+                    "delivered": live.delivered,
+                    "failed": live.failed,
+                    "left": live.left,
+                },
+                "last_sync": iso(live.trace.last_sync),
+                "last_position": (
+                    {**position, "at": iso(position["at"])} if position is not None else None
+                ),
+                "stops": [
+                    {
+                        "position": stop.position,
+                        "code": stop.envelope.code,
+                        "state": stop.envelope.state.value,
+                        "commune": stop.envelope.dossier.commune_name,
+                        "lat": stop.envelope.dossier.latitude,
+                        "lon": stop.envelope.dossier.longitude,
+                    }
+                    for stop in run.stops
+                ],
+            }
+        )
+    return {"day": day.isoformat(), "server_time": now.isoformat(), "runs": out}
