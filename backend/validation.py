@@ -137,7 +137,7 @@ def one_line(text: str | None, max_chars: int) -> str:
     """Text typed into a one-line field, made storable: NFC, no control or unstorable
     characters, runs of whitespace as one space, at most `max_chars`."""
     text = unicodedata.normalize("NFC", _UNSTORABLE.sub("", text or ""))
-    return " ".join(_CONTROL.sub(" ", text).split())[:max_chars]
+    return " ".join(_CONTROL.sub(" ", text).split())[:max_chars].rstrip()
 
 
 def error_tree(path: str, message: str) -> dict[str, Any]:

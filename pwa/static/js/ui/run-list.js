@@ -25,9 +25,12 @@ export class RunList {
     // Kept across renders, so the postman's choice to unfold it holds while the outbox changes.
     this.showFinished = false;
     this.finishedList = h("ol", { class: "stops", testid: "stops-finished" });
-    this.finishedTitle = h("summary", { class: "finished-title", testid: "finished-toggle" });
-    this.finished = h("details", { class: "finished", testid: "finished",
-      ontoggle: () => { if (!this.query.trim()) this.showFinished = this.finished.open; } },
+    // Only the postman's own click (or Enter on it) decides whether the finished stops stay
+    // unfolded: a "toggle" event also follows each search's unfolding, late, when the search
+    // may already be cleared. The click comes before the browser flips `open`.
+    this.finishedTitle = h("summary", { class: "finished-title", testid: "finished-toggle",
+      onclick: () => { if (!this.query.trim()) this.showFinished = !this.finished.open; } });
+    this.finished = h("details", { class: "finished", testid: "finished" },
       this.finishedTitle, this.finishedList);
     fill(root,
       this.title,
