@@ -4,4 +4,9 @@ from flask import Blueprint
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
-from backend.console import receiving_views, search_views, views  # noqa: E402,F401
+from backend.console import (  # noqa: E402,F401
+    admin_views,  # noqa: E402,F401
+    receiving_views,
+    search_views,
+    views,
+)
