@@ -1,12 +1,15 @@
-"""What the forms of running the office accept."""
+"""What the forms of running the office accept.
+
+Error messages are marked with N_ and translated when the form is shown again.
+"""
 
 from __future__ import annotations
 
 import re
 
-from flask_babel import lazy_gettext as _l
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
+from backend.domain.i18n import N_
 from backend.models import Role
 
 # The log-in form accepts up to 256 characters (backend/auth/schemas.py); at least 8, as the
@@ -17,12 +20,18 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}\Z")
 _AGENCY_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{1,31}\Z")
 _PHONE = re.compile(r"\+?[0-9 .-]{6,20}\Z")
-_DB_INT = validate.Range(min=1, max=2**31 - 1)
+_ROLES = [r.value for r in Role]
+
+REQUIRED = N_("This field is required.")
+CHOOSE = N_("Choose one from the list.")
+TOO_LONG = N_("Too long.")
+_MESSAGES = {"required": REQUIRED, "null": REQUIRED, "invalid": CHOOSE}
+_DB_INT = validate.Range(min=1, max=2**31 - 1, error=CHOOSE)
 
 
 def _no_control(value: str) -> None:
     if _CONTROL.search(value):
-        raise ValidationError(_l("Remove the control characters."))
+        raise ValidationError(N_("Remove the control characters."))
 
 
 class _Form(Schema):
@@ -41,13 +50,28 @@ class _Form(Schema):
         return tidy
 
 
-def _text(max_chars: int, required: bool = False, **kw):
+def _text(max_chars: int, required: bool = False):
     optional = {} if required else {"load_default": None}
     return fields.String(
         required=required,
         **optional,
-        validate=[validate.Length(min=1, max=max_chars), _no_control],
-        **kw,
+        validate=[validate.Length(max=max_chars, error=TOO_LONG), _no_control],
+        error_messages=_MESSAGES,
+    )
+
+
+def _id(required: bool = False):
+    optional = {} if required else {"load_default": None}
+    return fields.Integer(required=required, **optional, validate=_DB_INT, error_messages=_MESSAGES)
+
+
+def _choice(values: list[str], required: bool = False):
+    optional = {} if required else {"load_default": None}
+    return fields.String(
+        required=required,
+        **optional,
+        validate=validate.OneOf(values, error=CHOOSE),
+        error_messages=_MESSAGES,
     )
 
 
@@ -57,15 +81,18 @@ def _password():
         validate=validate.Length(
             min=MIN_PASSWORD_CHARS,
             max=MAX_PASSWORD_CHARS,
-            error=_l("A password has 8 to 256 characters."),
+            error=N_("A password has 8 to 256 characters."),
         ),
+        error_messages=_MESSAGES,
     )
 
 
 class UserFilterSchema(_Form):
-    office_id = fields.Integer(load_default=None, validate=_DB_INT)
-    role = fields.String(load_default=None, validate=validate.OneOf([r.value for r in Role]))
-    q = fields.String(load_default="", validate=[validate.Length(max=100), _no_control])
+    office_id = _id()
+    role = _choice(_ROLES)
+    q = fields.String(
+        load_default="", validate=[validate.Length(max=100, error=TOO_LONG), _no_control]
+    )
 
 
 class NewUserSchema(_Form):
@@ -73,13 +100,14 @@ class NewUserSchema(_Form):
         required=True,
         validate=validate.Regexp(
             _USERNAME,
-            error=_l("3 to 64 lower-case letters, digits, dots, dashes or underscores."),
+            error=N_("3 to 64 lower-case letters, digits, dots, dashes or underscores."),
         ),
+        error_messages=_MESSAGES,
     )
     full_name = _text(200, required=True)
-    role = fields.String(required=True, validate=validate.OneOf([r.value for r in Role]))
-    office_id = fields.Integer(load_default=None, validate=_DB_INT)
-    agency_id = fields.Integer(load_default=None, validate=_DB_INT)
+    role = _choice(_ROLES, required=True)
+    office_id = _id()
+    agency_id = _id()
     password = _password()
 
     @pre_load
@@ -94,24 +122,28 @@ class PasswordSchema(_Form):
 
 
 class MoveSchema(_Form):
-    office_id = fields.Integer(required=True, validate=_DB_INT)
+    office_id = _id(required=True)
 
 
 class AgencySchema(_Form):
     name = _text(200, required=True)
-    office_id = fields.Integer(required=True, validate=_DB_INT)
+    office_id = _id(required=True)
     contact_name = _text(200)
     contact_phone = fields.String(
         load_default=None,
-        validate=validate.Regexp(_PHONE, error=_l("Digits, spaces, dots or dashes only.")),
+        validate=validate.Regexp(_PHONE, error=N_("Digits, spaces, dots or dashes only.")),
     )
-    contact_email = fields.Email(load_default=None, validate=validate.Length(max=254))
+    contact_email = fields.Email(
+        load_default=None,
+        validate=validate.Length(max=254, error=TOO_LONG),
+        error_messages={"invalid": N_("Not an email address.")},
+    )
     webhook_url = fields.String(
         load_default=None,
         validate=[
-            validate.Length(max=500),
+            validate.Length(max=500, error=TOO_LONG),
             _no_control,
-            validate.URL(schemes={"https"}, require_tld=False, error=_l("An https:// address.")),
+            validate.URL(schemes={"https"}, require_tld=False, error=N_("An https:// address.")),
         ],
     )
 
@@ -120,8 +152,9 @@ class NewAgencySchema(AgencySchema):
     code = fields.String(
         required=True,
         validate=validate.Regexp(
-            _AGENCY_CODE, error=_l("2 to 32 capital letters, digits, dashes or underscores.")
+            _AGENCY_CODE, error=N_("2 to 32 capital letters, digits, dashes or underscores.")
         ),
+        error_messages=_MESSAGES,
     )
 
     @pre_load

@@ -45,7 +45,7 @@ def _agencies() -> list[Agency]:
 
 def _form_errors(err: ValidationError) -> dict[str, str]:
     messages = err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
-    return {name: " ".join(map(str, errs)) for name, errs in messages.items()}
+    return {name: " ".join(_(str(e)) for e in errs) for name, errs in messages.items()}
 
 
 def _refused(err: AppError) -> None:
