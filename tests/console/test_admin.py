@@ -197,7 +197,7 @@ def test_deactivating_refuses_the_open_session_and_the_next_log_in(app, as_admin
     assert phone.get("/app").headers["Location"].startswith("/login")
     again = login(phone, postman)
     assert again.status_code == 401
-    assert "deactivated" in again.get_data(as_text=True)
+    assert "Tài khoản này đã bị vô hiệu hóa" in again.get_data(as_text=True)
     assert audit_kinds(user_id=postman.id) == ["user.deactivate"]
     event = db.session.scalars(select(AuditEvent)).one()
     assert event.data == {"sessions_ended": 1}
@@ -210,13 +210,15 @@ def test_a_wrong_password_for_a_deactivated_account_says_only_wrong(app, as_admi
     as_admin.post(f"/console/users/{postman.id}/deactivate")
     answer = login(app.test_client(), postman, "not the password")
     assert answer.status_code == 401
-    assert "deactivated" not in answer.get_data(as_text=True)
+    assert "vô hiệu hóa" not in answer.get_data(as_text=True)
 
 
 def test_an_administrator_cannot_deactivate_themselves_nor_the_last_admin(as_admin, admin, factory):
     before = snapshot()
     response = as_admin.post(f"/console/users/{admin.id}/deactivate")
-    assert response.status_code == 409 and "own account" in response.get_data(as_text=True)
+    assert response.status_code == 409 and "tài khoản của chính mình" in response.get_data(
+        as_text=True
+    )
     assert snapshot() == before
 
     other = factory.user(Role.admin)
@@ -303,7 +305,7 @@ def test_a_postman_with_an_open_run_is_not_moved(as_admin, factory, office, post
     before = snapshot()
     response = as_admin.post(f"/console/users/{postman.id}/office", data={"office_id": other.id})
     assert response.status_code == 409
-    assert "not closed" in response.get_data(as_text=True)
+    assert "chuyến phát chưa đóng" in response.get_data(as_text=True)
     assert snapshot() == before
 
 

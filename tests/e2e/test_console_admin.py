@@ -1,6 +1,5 @@
 """An administrator deactivates a user (the supervisor) in the console: their open session in
-another browser is refused on
-its next request, and logging in again is refused saying why."""
+another browser is refused on its next request, and logging in again is refused saying why."""
 
 from __future__ import annotations
 
