@@ -76,6 +76,8 @@ class Config:
         # in production and keep them.
         self.QR_SIGNING_KEY = _key_from_env("TRAO_QR_KEY", self.SECRET_KEY, "envelope-qr")
         self.ID_HASH_KEY = _key_from_env("TRAO_ID_HASH_KEY", self.SECRET_KEY, "id-number")
+        # Agencies' webhook secrets are derived from this key and a salt in the database.
+        self.WEBHOOK_KEY = _key_from_env("TRAO_WEBHOOK_KEY", self.SECRET_KEY, "agency-webhook")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", self.ENV == "production")
@@ -206,6 +208,7 @@ class TestConfig(Config):
         self.SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"
         self.QR_SIGNING_KEY = derive_key(self.SECRET_KEY, "envelope-qr")
         self.ID_HASH_KEY = derive_key(self.SECRET_KEY, "id-number")
+        self.WEBHOOK_KEY = derive_key(self.SECRET_KEY, "agency-webhook")
         self.SQLALCHEMY_DATABASE_URI = _normalise_db_url(
             database_url or os.environ.get("TEST_DATABASE_URL", "sqlite://")
         )

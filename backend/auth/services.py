@@ -17,6 +17,10 @@ SESSION_ID_BYTES = 16  # 128 bits: unguessable, and only its hash is stored
 SESSION_ID_KEY = "sid"  # where the signed Flask session keeps this log-in's id
 
 
+class AccountDeactivated(Exception):
+    """The password is right but an administrator deactivated the account."""
+
+
 @cache
 def _dummy_hash(method: str) -> str:
     return generate_password_hash("not-a-real-password", method=method)
@@ -25,7 +29,11 @@ def _dummy_hash(method: str) -> str:
 def authenticate(
     username: str, password: str, *, now: datetime, demo_allowed: bool, hash_method: str
 ) -> User | None:
-    """The active user with these credentials, or None. Demo accounts only outside production."""
+    """The active user with these credentials, or None. Demo accounts only outside production.
+
+    Raises AccountDeactivated for a deactivated account's right password: the person is told
+    to see an administrator rather than to retype it (only whoever knows the password learns it).
+    """
     user = db.session.execute(
         select(User).where(func.lower(User.username) == username.strip().lower())
     ).scalar_one_or_none()
@@ -33,8 +41,10 @@ def authenticate(
         # Spend the same time as a real check, so timing does not reveal which usernames exist.
         User(password_hash=_dummy_hash(hash_method)).check_password(password)
         return None
-    if not user.check_password(password) or not user.active:
+    if not user.check_password(password):
         return None
+    if not user.active:
+        raise AccountDeactivated
     if user.is_demo and not demo_allowed:
         return None
     user.last_login_at = now

@@ -13,7 +13,13 @@ from backend import clock
 from backend.auth import bp
 from backend.auth.access import LANDING
 from backend.auth.schemas import LoginSchema
-from backend.auth.services import SESSION_ID_KEY, authenticate, end_session, start_session
+from backend.auth.services import (
+    SESSION_ID_KEY,
+    AccountDeactivated,
+    authenticate,
+    end_session,
+    start_session,
+)
 from backend.extensions import db, limiter
 from backend.models import Role
 from backend.security import client_address_key, failed_login, login_account_key
@@ -65,15 +71,21 @@ def login():
         return render_template("auth/login.html", next=request.form.get("next", "")), 422
     config = current_app.config["TRAO_CONFIG"]
     at = clock.now()
-    user = authenticate(
-        form["username"],
-        form["password"],
-        now=at,
-        demo_allowed=config.demo_logins_allowed,
-        hash_method=config.PASSWORD_HASH_METHOD,
-    )
+    try:
+        user = authenticate(
+            form["username"],
+            form["password"],
+            now=at,
+            demo_allowed=config.demo_logins_allowed,
+            hash_method=config.PASSWORD_HASH_METHOD,
+        )
+    except AccountDeactivated:
+        user = None
+        flash(_("This account has been deactivated. Ask your administrator."), "error")
+    else:
+        if user is None:
+            flash(_("Wrong username or password."), "error")
     if user is None:
-        flash(_("Wrong username or password."), "error")
         return (
             render_template("auth/login.html", next=form["next"] or "", username=form["username"]),
             401,

@@ -5,6 +5,7 @@ from flask import Blueprint
 bp = Blueprint("console", __name__, url_prefix="/console")
 
 from backend.console import (  # noqa: E402,F401
+    admin_views,
     exceptions_views,
     live_views,
     planning_views,

@@ -1,5 +1,6 @@
 """The database tables of Trao."""
 
+from backend.models.audit import AuditEvent
 from backend.models.auth import AuthSession
 from backend.models.dossier import CodeSequence, Dossier, Envelope
 from backend.models.events import AppendOnlyError, Event, OutboxMessage, TrackingLink
@@ -10,6 +11,7 @@ from backend.models.types import utcnow
 
 __all__ = [
     "Agency",
+    "AuditEvent",
     "AuthSession",
     "AppendOnlyError",
     "CodeSequence",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 from datetime import datetime
 from enum import StrEnum
 
@@ -55,9 +57,14 @@ class Agency(db.Model):
     # The key itself is shown once; only its SHA-256 is kept (it is random, so no salt is needed).
     api_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     api_key_prefix: Mapped[str | None] = mapped_column(String(12))
+    # Who the office calls about this agency's hand-overs.
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
     webhook_url: Mapped[str | None] = mapped_column(String(500))
-    # Needed in clear to sign webhooks; protect the database accordingly.
-    webhook_secret: Mapped[str | None] = mapped_column(String(128))
+    # The webhook secret is HMAC(TRAO_WEBHOOK_KEY, salt) (see `webhook_secret`): the database
+    # holds only this random salt, so a copy of the database alone cannot sign a webhook.
+    webhook_secret_salt: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     post_office: Mapped[PostOffice] = relationship()
@@ -69,6 +76,14 @@ class Agency(db.Model):
     def set_api_key(self, key: str) -> None:
         self.api_key_hash = self.hash_api_key(key)
         self.api_key_prefix = key[:8]
+
+    def webhook_secret(self, key: bytes) -> str | None:
+        """The secret signing this agency's webhooks, rebuilt from the server key and the salt."""
+        if not self.webhook_secret_salt:
+            return None
+        message = f"agency-webhook:{self.id}:{self.webhook_secret_salt}".encode()
+        digest = hmac.new(key, message, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 class User(UserMixin, db.Model):
