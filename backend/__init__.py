@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask, request, session
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from backend.config import INSTANCE_DIR, PROJECT_ROOT, Config
 from backend.database import ping_when_idle
@@ -16,6 +17,15 @@ from backend.templating import register_template_helpers
 from backend.wrappers import BoundedRequest
 
 __version__ = "0.1.0"
+
+
+class DatabaseId(IntegerConverter):
+    """An id in a URL: 1 to 2^31 - 1, the range of the database's integer keys."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -30,6 +40,9 @@ def create_app(config: Config | None = None) -> Flask:
         instance_path=str(INSTANCE_DIR),
     )
     app.request_class = BoundedRequest
+    # Every <int:…> in a URL is a database id: beyond PostgreSQL's integer it names nothing
+    # (a 404), where comparing it would fail the query.
+    app.url_map.converters["int"] = DatabaseId
     app.config.from_object(config)
     app.config["TRAO_CONFIG"] = config
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)

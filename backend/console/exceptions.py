@@ -27,6 +27,7 @@ from backend.domain.review import ReviewFlag
 from backend.envelopes.services import record_office_event
 from backend.errors import Conflict, Invalid, NotFound
 from backend.extensions import db
+from backend.validation import INT32_MAX
 from backend.models import DeliveryAttempt, Dossier, Envelope, Event, User
 
 RESOLVE_EVENT = "exception.resolve"
@@ -270,6 +271,8 @@ def _open_subject(
     if match is None:
         raise not_found
     since = now - timedelta(days=days)
+    if match.group(3) == "overdue" and int(match.group(4)) > INT32_MAX:
+        raise not_found  # beyond any envelope id (PostgreSQL would refuse to compare it)
     if match.group(1):
         attempt = db.session.get(DeliveryAttempt, match.group(2).lower())
         candidates = (

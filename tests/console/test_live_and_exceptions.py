@@ -8,7 +8,7 @@ import uuid
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -345,6 +345,8 @@ subject_text = st.one_of(
     max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(subject=subject_text, note=st.text(max_size=1200), back=st.text(max_size=20))
+@example(subject="overdue:999999999999999999", note="x", back="")  # beyond an integer column
+@example(subject="refusal:999999999999999999", note="x", back="")
 def test_resolving_arbitrary_input_never_fails_and_refusal_changes_nothing(
     client, factory, subject, note, back
 ):
