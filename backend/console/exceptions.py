@@ -27,8 +27,8 @@ from backend.domain.review import ReviewFlag
 from backend.envelopes.services import record_office_event
 from backend.errors import Conflict, Invalid, NotFound
 from backend.extensions import db
-from backend.validation import INT32_MAX
 from backend.models import DeliveryAttempt, Dossier, Envelope, Event, User
+from backend.validation import INT32_MAX
 
 RESOLVE_EVENT = "exception.resolve"
 MAX_NOTE_CHARS = 1000

@@ -31,7 +31,6 @@ from backend.domain.planning import (
 from backend.domain.policy import DEFAULT_POLICY, DeliveryPolicy
 from backend.domain.routing import (
     HAVERSINE,
-    SPLIT_SECONDS,
     Distances,
     Point,
     PoolTooLarge,
@@ -515,7 +514,7 @@ def split_among_postmen(
     now: datetime,
     policy: DeliveryPolicy = DEFAULT_POLICY,
     distances: Distances = HAVERSINE,
-    seconds: float = SPLIT_SECONDS,
+    seconds: float | None = None,
 ) -> list[DeliveryRun]:
     """Share the envelopes between the postmen's runs of the day so that the runs are short
     together, each postman taking at most `capacity` stops (those already on the run count);

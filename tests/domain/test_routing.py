@@ -131,3 +131,10 @@ def test_the_distance_source_is_a_setting():
     assert distances_from_setting("haversine").matrix([OFFICE, OFFICE])[0, 1] == 0
     with pytest.raises(ValueError):
         distances_from_setting("osrm-typo")
+
+
+def test_a_larger_pool_gets_more_time_up_to_two_seconds():
+    from backend.domain.routing import split_seconds
+
+    assert split_seconds(40) == 1.0 and split_seconds(150) == 1.0
+    assert split_seconds(240) == pytest.approx(1.6) and split_seconds(1000) == 2.0
