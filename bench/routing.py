@@ -99,7 +99,9 @@ def main() -> None:
                 flush=True,
             )
 
-    print(f"\na pool split: split_pool (1 s) vs PyVRP {args.long_seconds:g} s")
+    print(
+        f"\na pool split: split_pool (its own budget: 1 s, up to 2 s for 300) vs PyVRP {args.long_seconds:g} s"
+    )
     print(f"{'stops':>5} {'postmen':>7} {'seed':>4} {'s':>5} {'km':>8} {'long km':>8} {'gap':>7}")
     split_gap, split_s = 0.0, []
     pools = [(size, max(2, size // 50)) for size in args.sizes if size >= 80]
