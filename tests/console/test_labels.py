@@ -95,3 +95,13 @@ def test_console_shows_todays_runs_and_counts(client, factory):
     page = client.get("/console").get_data(as_text=True)
     assert envelopes[0].code in page
     assert 'data-state="at_office">2<' in page
+
+
+def test_the_days_page_counts_only_envelopes_with_work_left(app, client, factory):
+    """A province's year of delivered envelopes is not the day's work (nor a count to wait for)."""
+    from backend.console.services import envelope_counts
+
+    office = factory.office()
+    factory.envelope(agency=factory.agency(post_office=office))
+    counts = envelope_counts(office.id)
+    assert counts["registered"] == 1 and "delivered" not in counts and "cancelled" not in counts
