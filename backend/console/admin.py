@@ -360,3 +360,15 @@ def new_webhook_secret(actor: User, agency: Agency, *, key: bytes, now: datetime
     agency.webhook_secret_salt = secrets.token_hex(WEBHOOK_SALT_BYTES)
     audit("agency.webhook_secret", actor=actor, now=now, agency=agency)
     return NewSecret(agency, agency.webhook_secret(key))
+
+
+def offices_for(user: User) -> list[PostOffice]:
+    """The offices a form may offer this user: every one to an administrator, else their own."""
+    statement = select(PostOffice).order_by(PostOffice.name)
+    if not user.has_role(Role.admin):
+        statement = statement.where(PostOffice.id == user.post_office_id)
+    return list(db.session.scalars(statement))
+
+
+def all_agencies() -> list[Agency]:
+    return list(db.session.scalars(select(Agency).order_by(Agency.name)))

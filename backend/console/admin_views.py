@@ -10,7 +10,6 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import ValidationError
-from sqlalchemy import select
 
 from backend import clock
 from backend.auth.access import roles_required
@@ -33,14 +32,11 @@ ADMIN = (Role.admin,)
 
 
 def _offices() -> list[PostOffice]:
-    statement = select(PostOffice).order_by(PostOffice.name)
-    if not current_user.has_role(Role.admin):
-        statement = statement.where(PostOffice.id == current_user.post_office_id)
-    return list(db.session.scalars(statement))
+    return admin.offices_for(current_user)
 
 
 def _agencies() -> list[Agency]:
-    return list(db.session.scalars(select(Agency).order_by(Agency.name)))
+    return admin.all_agencies()
 
 
 def _form_errors(err: ValidationError) -> dict[str, str]:

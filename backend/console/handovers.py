@@ -48,6 +48,18 @@ def announced_by_agency(office_id: int) -> list[Announced]:
     return [Announced(agency, waiting) for agency, waiting in rows]
 
 
+def recent_handovers(office_id: int, limit: int = 20) -> list[Handover]:
+    """The office's latest hand-overs, newest first."""
+    return list(
+        db.session.scalars(
+            select(Handover)
+            .where(Handover.post_office_id == office_id)
+            .order_by(Handover.started_at.desc())
+            .limit(limit)
+        )
+    )
+
+
 def waiting_from(office_id: int, agency_id: int) -> int:
     """How many envelopes this agency announced for this office that are not here yet."""
     return db.session.execute(

@@ -19,6 +19,7 @@ from backend.console.handovers import (
     finish_handover,
     handover_for_staff,
     receive_scan,
+    recent_handovers,
     start_handover,
     waiting_from,
 )
@@ -27,7 +28,7 @@ from backend.console.services import office_scope
 from backend.errors import AppError, Forbidden, Invalid, NotFound
 from backend.extensions import db
 from backend.models import Agency, Handover, Role
-from backend.validation import one_line
+from backend.validation import INT32_MAX, one_line
 
 STAFF = (Role.supervisor, Role.admin)
 RECENT_HANDOVERS = 20
@@ -52,12 +53,7 @@ def _wants_json() -> bool:
 def receive_home():
     """The agencies with envelopes announced for this office, and the recent hand-overs."""
     office = _own_office()
-    recent = db.session.scalars(
-        db.select(Handover)
-        .where(Handover.post_office_id == office.id)
-        .order_by(Handover.started_at.desc())
-        .limit(RECENT_HANDOVERS)
-    ).all()
+    recent = recent_handovers(office.id, RECENT_HANDOVERS)
     return render_template(
         "console/receive.html", announced=announced_by_agency(office.id), recent=recent
     )
@@ -74,7 +70,7 @@ def receive_start():
         raise Invalid(
             _("Choose the agency handing the envelopes over."), code="no_agency"
         ) from None
-    agency = db.session.get(Agency, agency_id) if 0 < agency_id < 2**31 else None
+    agency = db.session.get(Agency, agency_id) if 0 < agency_id <= INT32_MAX else None
     if agency is None:
         raise NotFound(_("This agency does not exist."), code="agency_not_found")
     courier = one_line(request.form.get("courier_name"), MAX_COURIER_NAME)
