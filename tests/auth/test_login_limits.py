@@ -42,6 +42,17 @@ def attempt(client, username, password="wrong", address="192.0.2.1", forwarded=N
     return response.status_code
 
 
+def test_the_limiter_checks_only_where_a_view_has_a_limit():
+    """Its hook before every request found no limit anywhere else, at a cost to every attempt."""
+    from backend.extensions import limiter
+
+    with limited_app() as app:
+        assert limiter._check_request_limit not in app.before_request_funcs.get(None, [])
+        client = app.test_client()
+        assert client.get("/login").status_code == 200  # a view without a limit answers as before
+        assert [attempt(client, "guess") for _ in range(4)] == [401, 401, 401, 429]
+
+
 def test_refused_log_ins_are_counted_per_address():
     with limited_app(RATELIMIT_LOGIN_ACCOUNT="100 per day") as app:
         client = app.test_client()
