@@ -29,7 +29,7 @@ from backend.delivery.refusals import record_refusal, refusal_data
 from backend.delivery.schemas import (
     FILE_FIELDS,
     AttemptMetaSchema,
-    AttemptReceiptSchema,
+    dump_receipt,
     dump_runs_today,
 )
 from backend.delivery.services import last_attempts, open_runs_today
@@ -44,7 +44,6 @@ from backend.validation import UnreadableJson, error_tree, parse_json_object
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 # Made once: a schema deep-copies its fields when made, which cost as much as loading the meta.
 ATTEMPT_META = AttemptMetaSchema()
-ATTEMPT_RECEIPT = AttemptReceiptSchema()
 
 
 @bp.get("/api/v1/session")
@@ -145,7 +144,7 @@ def _post_attempt(text: str, raw: dict):
             raise not_on_your_run()
         receipt = _receive(meta, stop, replay)
     status = 200 if receipt.replay else 201
-    return jsonify(ATTEMPT_RECEIPT.dump(receipt)), status
+    return jsonify(dump_receipt(receipt)), status
 
 
 def _keep_refusal(raw: dict, err: Exception) -> None:

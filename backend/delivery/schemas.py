@@ -251,6 +251,23 @@ class AttemptReceiptSchema(Schema):
     files = fields.List(fields.Nested(ReceiptFileSchema))
 
 
+def dump_receipt(receipt) -> dict:
+    """An attempt's receipt as AttemptReceiptSchema dumps it, written out by hand: the schema
+    walking nine fields and a nested list cost each attempt a quarter of a millisecond. The
+    schema stays the contract (the API's documentation); a test holds the two equal."""
+    return {
+        "attempt_id": receipt.attempt_id,
+        "envelope_code": receipt.envelope_code,
+        "envelope_state": receipt.envelope_state,
+        "attempt_number": receipt.attempt_number,
+        "outcome": receipt.outcome,
+        "received_at": receipt.received_at.isoformat(),
+        "distance_m": None if receipt.distance_m is None else float(receipt.distance_m),
+        "distance_flagged": bool(receipt.distance_flagged),
+        "files": [{"kind": f["kind"], "sha256": f["sha256"]} for f in receipt.files],
+    }
+
+
 def dump_stop(stop, last_attempt, *, qr_key: bytes, policy) -> dict:
     """One stop of today's run, as the phone needs it offline (docs/api-delivery.md)."""
     envelope, dossier = stop.envelope, stop.envelope.dossier

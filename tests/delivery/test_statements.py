@@ -96,3 +96,23 @@ def test_a_replay_takes_three(client, factory):
     with statements() as seen:
         assert post_attempt(client, meta, files).status_code == 200
     assert len(seen) <= 6, seen  # log-in, stop, check, the attempt, its files, state after
+
+
+def test_the_receipt_written_by_hand_is_the_schemas(client, factory):
+    """dump_receipt skips the schema's walk; the schema stays the documented contract."""
+    from backend.delivery.schemas import AttemptReceiptSchema
+
+    postman, run = make_run(factory, count=2)
+    login(client, postman)
+    files = default_files()
+    delivered = delivered_meta(run.stops[0], files)
+    bodies = [
+        post_attempt(client, delivered, files).get_json(),
+        post_attempt(client, failed_meta(run.stops[1]), []).get_json(),
+        post_attempt(client, delivered, files).get_json(),  # the replay
+    ]
+    schema = AttemptReceiptSchema()
+    for body in bodies:
+        assert body == schema.dump(schema.load(body)), body
+    assert bodies[0] == bodies[2]
+    assert isinstance(bodies[0]["distance_m"], float) and bodies[0]["files"]
