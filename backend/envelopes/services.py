@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,32 @@ from backend.models import CodeSequence, Dossier, Envelope, Event, OutboxMessage
 _ATTEMPT_ACTIONS = frozenset({Action.deliver, Action.fail})
 
 
+def event_values(
+    kind: str,
+    *,
+    dossier: Dossier,
+    now: datetime,
+    actor: User | None = None,
+    actor_kind: str | None = None,
+    envelope: Envelope | None = None,
+    from_state: State | None = None,
+    to_state: State | None = None,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The columns of one event, as record_event writes them."""
+    return {
+        "kind": kind,
+        "dossier_id": dossier.id,
+        "envelope_id": envelope.id if envelope else None,
+        "from_state": from_state.value if from_state else None,
+        "to_state": to_state.value if to_state else None,
+        "actor_id": actor.id if actor else None,
+        "actor_kind": actor_kind or ("user" if actor else "system"),
+        "occurred_at": now,
+        "data": data or {},
+    }
+
+
 def record_event(
     kind: str,
     *,
@@ -40,18 +67,25 @@ def record_event(
     Events are never changed once written, so the row is inserted as it is (nothing for the
     session to track); the event comes back detached, as it was written.
     """
-    values = {
-        "kind": kind,
-        "dossier_id": dossier.id,
-        "envelope_id": envelope.id if envelope else None,
-        "from_state": from_state.value if from_state else None,
-        "to_state": to_state.value if to_state else None,
-        "actor_id": actor.id if actor else None,
-        "actor_kind": actor_kind or ("user" if actor else "system"),
-        "occurred_at": now,
-        "data": data or {},
-    }
-    event_id = db.session.connection().execute(_INSERT_EVENT, values).scalar_one()
+    values = event_values(
+        kind,
+        dossier=dossier,
+        now=now,
+        actor=actor,
+        actor_kind=actor_kind,
+        envelope=envelope,
+        from_state=from_state,
+        to_state=to_state,
+        data=data,
+    )
+    event_id = db.session.connection().execute(INSERT_EVENT, values).scalar_one()
+    return event_written(event_id, values, dossier, envelope)
+
+
+def event_written(
+    event_id: int, values: dict[str, Any], dossier: Dossier, envelope: Envelope | None
+) -> Event:
+    """The event inserted with these columns, detached; its webhook message queued (outbox)."""
     event = Event(id=event_id, **values)
     make_transient_to_detached(event)
     agency = dossier.agency
@@ -62,14 +96,14 @@ def record_event(
                 channel="webhook",
                 agency_id=agency.id,
                 payload=_webhook_payload(event, dossier, envelope),
-                next_attempt_at=now,
-                created_at=now,
+                next_attempt_at=values["occurred_at"],
+                created_at=values["occurred_at"],
             )
         )
     return event
 
 
-_INSERT_EVENT = Event.__table__.insert().returning(Event.__table__.c.id)
+INSERT_EVENT = Event.__table__.insert().returning(Event.__table__.c.id)
 
 
 def _webhook_payload(event: Event, dossier: Dossier, envelope: Envelope | None) -> dict:
@@ -86,6 +120,70 @@ def _webhook_payload(event: Event, dossier: Dossier, envelope: Envelope | None) 
     }
 
 
+@dataclass(frozen=True)
+class StateChange:
+    """An action worked out for an envelope, before anything is written: its new state columns
+    (guarded by the version it was read at) and the event that tells it."""
+
+    envelope: Envelope
+    state: dict[str, Any]  # every column of _STATE_COLUMNS
+    version: int
+    event: dict[str, Any]  # the event's columns (event_values)
+
+    def update_params(self) -> dict[str, Any]:
+        """The parameters of UPDATE_STATE for this change."""
+        return {
+            **self.state,
+            "envelope_id": self.envelope.id,
+            "expected_version": self.version,
+            "new_version": self.version + 1,
+        }
+
+    def written(self) -> None:
+        """The envelope as the database now has it (nothing left for the session to track)."""
+        for name, value in self.state.items():
+            set_committed_value(self.envelope, name, value)
+        set_committed_value(self.envelope, "version", self.version + 1)
+
+
+def plan_action(
+    envelope: Envelope,
+    action: Action,
+    *,
+    now: datetime,
+    actor: User | None = None,
+    actor_kind: str | None = None,
+    policy: DeliveryPolicy = DEFAULT_POLICY,
+    timezone: str = "Asia/Ho_Chi_Minh",
+    closures: frozenset = frozenset(),
+    data: dict[str, Any] | None = None,
+) -> StateChange:
+    """Work out an action (raise if the rules forbid it); apply_action writes it."""
+    before = envelope.state
+    after = next_state(before, action, attempts_made=envelope.attempts_made, policy=policy)
+    changes: dict[str, Any] = {"_state": after.value, "updated_at": now}
+    if action in _ATTEMPT_ACTIONS:
+        changes["attempts_made"] = envelope.attempts_made + 1
+    if after is State.held_at_office:
+        changes["held_on"] = local_date(now, timezone)
+        changes["hold_deadline"] = hold_deadline(changes["held_on"], policy, closures)
+    elif before is State.held_at_office:
+        changes["held_on"] = changes["hold_deadline"] = None
+    state = {name: changes.get(name, getattr(envelope, name)) for name in _STATE_COLUMNS}
+    event = event_values(
+        f"envelope.{action.value}",
+        dossier=envelope.dossier,
+        envelope=envelope,
+        now=now,
+        actor=actor,
+        actor_kind=actor_kind,
+        from_state=before,
+        to_state=after,
+        data=data,
+    )
+    return StateChange(envelope=envelope, state=state, version=envelope.version, event=event)
+
+
 def apply_action(
     envelope: Envelope,
     action: Action,
@@ -99,32 +197,36 @@ def apply_action(
     data: dict[str, Any] | None = None,
 ) -> Event:
     """Move an envelope through the lifecycle and log the event; raise if the rules forbid it."""
-    before = envelope.state
-    after = next_state(before, action, attempts_made=envelope.attempts_made, policy=policy)
-    changes: dict[str, Any] = {"_state": after.value, "updated_at": now}
-    if action in _ATTEMPT_ACTIONS:
-        changes["attempts_made"] = envelope.attempts_made + 1
-    if after is State.held_at_office:
-        changes["held_on"] = local_date(now, timezone)
-        changes["hold_deadline"] = hold_deadline(changes["held_on"], policy, closures)
-    elif before is State.held_at_office:
-        changes["held_on"] = changes["hold_deadline"] = None
-    _write_state(envelope, changes)
-    return record_event(
-        f"envelope.{action.value}",
-        dossier=envelope.dossier,
-        envelope=envelope,
+    change = plan_action(
+        envelope,
+        action,
         now=now,
         actor=actor,
         actor_kind=actor_kind,
-        from_state=before,
-        to_state=after,
+        policy=policy,
+        timezone=timezone,
+        closures=closures,
         data=data,
     )
+    return write_change(change)
+
+
+def write_change(change: StateChange) -> Event:
+    """Write a planned action: the envelope's state (version-guarded) and its event."""
+    _write_state(change)
+    event_id = db.session.connection().execute(INSERT_EVENT, change.event).scalar_one()
+    return event_written(event_id, change.event, change.envelope.dossier, change.envelope)
+
+
+def can_write_in_one_statement(change: StateChange) -> bool:
+    """Whether the change may be written by a caller's own statement with UPDATE_STATE (the
+    envelope is in the database and has no changes pending in the session)."""
+    state = inspect(change.envelope)
+    return state.persistent and not state.modified
 
 
 _STATE_COLUMNS = ("_state", "attempts_made", "held_on", "hold_deadline", "updated_at")
-_UPDATE_STATE = (
+UPDATE_STATE = (
     update(Envelope.__table__)
     .where(
         Envelope.__table__.c.id == bindparam("envelope_id"),
@@ -141,34 +243,23 @@ _UPDATE_STATE = (
 )
 
 
-def _write_state(envelope: Envelope, changes: dict[str, Any]) -> None:
+def _write_state(change: StateChange) -> None:
     """Write the envelope's new state at once, guarded by its version: a writer that read the
     envelope before another changed it loses (StaleDataError), as the ORM's version check does.
 
     One statement, nothing left for the session to track; an envelope not yet in the database
     (never the case in the service, but possible in a script) goes through the session.
     """
+    envelope = change.envelope
     state = inspect(envelope)
     if not state.persistent or state.modified:
-        for name, value in changes.items():
+        for name, value in change.state.items():
             setattr(envelope, name, value)
         return
-    values = {name: changes.get(name, getattr(envelope, name)) for name in _STATE_COLUMNS}
-    version = envelope.version
-    result = db.session.connection().execute(
-        _UPDATE_STATE,
-        {
-            **values,
-            "envelope_id": envelope.id,
-            "expected_version": version,
-            "new_version": version + 1,
-        },
-    )
+    result = db.session.connection().execute(UPDATE_STATE, change.update_params())
     if result.rowcount != 1:
         raise StaleDataError(f"envelope {envelope.id} was changed by another transaction")
-    for name, value in values.items():
-        set_committed_value(envelope, name, value)
-    set_committed_value(envelope, "version", version + 1)
+    change.written()
 
 
 def allocate_envelope_codes(prefix: str, count: int) -> list[str]:
@@ -245,7 +336,7 @@ def record_office_event(
         "occurred_at": now,
         "data": data or {},
     }
-    event_id = db.session.connection().execute(_INSERT_EVENT, values).scalar_one()
+    event_id = db.session.connection().execute(INSERT_EVENT, values).scalar_one()
     event = Event(id=event_id, **values)
     make_transient_to_detached(event)
     return event
