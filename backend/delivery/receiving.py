@@ -13,8 +13,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from backend.delivery.proof_files import ProofSettings, Upload, check_files, check_image
 from backend.domain.envelope_qr import verify_envelope_qr
@@ -25,7 +26,15 @@ from backend.domain.policy import DEFAULT_POLICY, DeliveryPolicy, IdCheckMethod,
 from backend.domain.proof import ProofGap, proof_gaps
 from backend.domain.review import ReviewFlag, assess_fix, beyond_geofence, clock_gap
 from backend.domain.routing import haversine_m
-from backend.envelopes.services import apply_action
+from backend.envelopes.services import (
+    UPDATE_STATE,
+    StateChange,
+    apply_action,
+    can_write_in_one_statement,
+    event_written,
+    plan_action,
+    write_change,
+)
 from backend.errors import Conflict, Invalid, NotFound
 from backend.extensions import db
 from backend.models import (
@@ -102,12 +111,14 @@ def record_attempt(
     timezone: str = DEFAULT_TIMEZONE,
     details: dict[str, Any] | None = None,
     proof: dict[str, Any] | None = None,
+    files: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """Write one attempt's record and move its envelope through the lifecycle (one transaction).
 
     `details` are the record's columns (scan, recipient, position...); `proof` is the summary
-    written into the envelope's event for the dossier's history and the agency's webhook. The
-    record is inserted as it is (an immutable row, nothing to track): its columns are returned.
+    written into the envelope's event for the dossier's history and the agency's webhook;
+    `files` the rows of the attempt's proof files. The record is inserted as it is (an
+    immutable row, nothing to track): its columns are returned.
     """
     envelope = stop.envelope
     action = Action.deliver if outcome == "delivered" else Action.fail
@@ -127,12 +138,10 @@ def record_attempt(
         "received_at": now,
         "meta_digest": meta_digest,
     }
-    db.session.connection().execute(_INSERT_ATTEMPT, [attempt])
-    run = stop.run
-    if run.state == RunState.planned.value:
-        run.state = RunState.in_progress.value
-        run.started_at = now
-    apply_action(
+    for name, default in _ATTEMPT_DEFAULTS.items():  # one statement for every row: all columns
+        if name not in attempt:
+            attempt[name] = default.arg if default.is_scalar else default.arg(None)
+    change = plan_action(
         envelope,
         action,
         now=now,
@@ -147,7 +156,83 @@ def record_attempt(
             **(proof or {}),
         },
     )
+    run = stop.run
+    if run.state == RunState.planned.value:
+        run.state = RunState.in_progress.value  # written with the commit (once per run)
+        run.started_at = now
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql" and can_write_in_one_statement(change):
+        _write_at_once(connection, attempt, files, change)
+    else:
+        connection.execute(_INSERT_ATTEMPT, attempt)
+        if files:
+            connection.execute(_INSERT_FILES, list(files))
+        write_change(change)
     return attempt
+
+
+def _write_at_once(connection, attempt: dict, files: Sequence[dict], change: StateChange) -> None:
+    """The attempt, its files, the envelope's state and its event in one statement (PostgreSQL's
+    data-modifying WITH): one round trip and one statement's overhead where there were four,
+    which was a fifth of the CPU an attempt costs. Foreign keys are checked at the statement's
+    end, so the files may point at the attempt inserted beside them. The state is guarded by
+    the envelope's version as UPDATE_STATE always is: no row updated is a lost race."""
+    params = {f"a_{name}": value for name, value in attempt.items()}
+    for i, row in enumerate(files):
+        params.update({f"f{i}_{name}": row[name] for name in _FILE_COLUMNS})
+    params.update(change.update_params())
+    params.update({f"e_{name}": value for name, value in change.event.items()})
+    statement = _statement_at_once(tuple(attempt), len(files), tuple(change.event))
+    updated, event_id = connection.execute(statement, params).one()
+    if updated != 1:
+        raise StaleDataError(f"envelope {change.envelope.id} was changed by another transaction")
+    change.written()
+    event_written(event_id, change.event, change.envelope.dossier, change.envelope)
+
+
+_ATTEMPT_DEFAULTS = {c.key: c.default for c in DeliveryAttempt.__table__.c if c.default is not None}
+_FILE_COLUMNS = ("attempt_id", "kind", "sha256", "content_type", "size_bytes", "width", "height")
+_AT_ONCE: dict[tuple, Any] = {}
+
+
+def _statement_at_once(attempt_columns: tuple, file_count: int, event_columns: tuple):
+    """The statement of _write_at_once for this shape of row, built once per shape."""
+    key = (attempt_columns, file_count, event_columns)
+    statement = _AT_ONCE.get(key)
+    if statement is not None:
+        return statement
+    attempts, proof_files, events = (
+        DeliveryAttempt.__table__,
+        ProofFile.__table__,
+        Event.__table__,
+    )
+    ctes = [
+        insert(attempts)
+        .values({name: bindparam(f"a_{name}") for name in attempt_columns})
+        .cte("new_attempt")
+    ]
+    if file_count:
+        rows = [
+            {
+                name: bindparam(f"f{i}_{name}", type_=proof_files.c[name].type)
+                for name in _FILE_COLUMNS
+            }
+            for i in range(file_count)
+        ]
+        ctes.append(insert(proof_files).values(rows).cte("new_files"))
+    state = UPDATE_STATE.returning(UPDATE_STATE.table.c.id).cte("new_state")
+    event = (
+        insert(events)
+        .values({name: bindparam(f"e_{name}") for name in event_columns})
+        .returning(events.c.id)
+        .cte("new_event")
+    )
+    statement = select(
+        select(func.count()).select_from(state).scalar_subquery(),
+        select(event.c.id).scalar_subquery(),
+    ).add_cte(*ctes)
+    _AT_ONCE[key] = statement
+    return statement
 
 
 def find_replay(
@@ -305,11 +390,8 @@ def receive_attempt(
         timezone=timezone,
         details=details,
         proof=proof,
+        files=rows,
     )
-    db.session.flush()  # the attempt's row first: its files point at it
-    if rows:
-        # One statement for all the files, nothing read back.
-        db.session.connection().execute(_INSERT_FILES, rows)
     files = [{"kind": row["kind"], "sha256": row["sha256"]} for row in rows]
     return _receipt(attempt, envelope.code, envelope.state.value, files)
 
