@@ -120,8 +120,8 @@ def _signature_and_strokes() -> tuple[bytes, list]:
             x += rng.uniform(-2, 4.5)
             y += rng.uniform(-3, 3)
             t += 16
-            points.append({"x": round(x, 1), "y": round(y, 1), "t": t})
-        line = [(p["x"] * 2 * scale, p["y"] * 2 * scale) for p in points]
+            points.append([round(x, 1), round(y, 1), t])  # [x, y, t], as the app sends them
+        line = [(px * 2 * scale, py * 2 * scale) for px, py, _ in points]
         draw.line(line, fill=(0, 0, 0, 255), width=2 * scale, joint="curve")
         strokes.append(points)
     image = image.resize((680, 440), Image.BILINEAR)
