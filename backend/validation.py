@@ -20,6 +20,7 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # Control characters other than tab and line breaks say nothing a person typed.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 INT32_MAX = 2**31 - 1
+_WIDE = float(2**63)
 
 UNSTORABLE_MESSAGE = "Contains a character that cannot be stored."
 
@@ -45,7 +46,8 @@ def check_json_value(
     A quick pass over the containers first (an attempt's 240 stroke points are 720 numbers);
     only when it finds a fault does a second pass work out where, for the error. `strings`
     False skips the text checks, when the JSON's own text shows none can fail; `numbers` False the
-    checks for NaN and the infinities, when the parser reads none.
+    checks for NaN and the infinities, when the parser reads none (and counts as a fault a float
+    of 2^63 or more, which orjson makes of an integer past 64 bits).
     """
     if _has_fault(value, max_depth, strings, numbers):
         _locate_fault(value, max_depth)
@@ -69,7 +71,10 @@ def _has_fault(value: Any, max_depth: int, strings: bool, numbers: bool) -> bool
             if kind is dict or kind is list:
                 stack.append((child, depth + 1))
             elif kind is float:
-                if numbers and not math.isfinite(child):
+                if numbers:
+                    if not math.isfinite(child):
+                        return True
+                elif not -_WIDE < child < _WIDE:  # maybe an integer orjson read as a float
                     return True
             elif kind is str and strings and _UNSTORABLE.search(child):
                 return True
@@ -105,22 +110,27 @@ _SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 
 def parse_json_object(text: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> dict[str, Any]:
     """A JSON object from text, checked with check_json_value; UnreadableJson otherwise."""
+    strings = "\\u" in text and bool(_SUSPECT_ESCAPE.search(text))
     try:
-        # orjson reads no NaN or infinity: its numbers need no check.
-        value, numbers = orjson.loads(text), False
+        value = orjson.loads(text)
     except orjson.JSONDecodeError:
-        # What orjson refuses and Python's parser reads (NaN, integers beyond 64 bits, lone
-        # surrogates, nesting past 1,024) is read again the slow way, for its field's error.
-        try:
-            value, numbers = json.loads(text), True
-        except RecursionError as exc:  # nested beyond what the parser itself will follow
-            raise UnreadableJson("Nested too deep.") from exc
-        except ValueError as exc:
-            raise UnreadableJson("Not valid JSON.") from exc
+        pass
+    else:
+        # orjson reads no NaN or infinity; an integer past 64 bits it reads as a float, which
+        # _has_fault counts as a fault (numbers False) so that the slow way reads it exactly.
+        if type(value) is dict and not _has_fault(value, max_depth, strings, numbers=False):
+            return value
+    # What orjson refuses or may have changed (NaN, integers beyond 64 bits, lone surrogates,
+    # nesting past 1,024), and anything at fault, is read again the slow way, for its error.
+    try:
+        value = json.loads(text)
+    except RecursionError as exc:  # nested beyond what the parser itself will follow
+        raise UnreadableJson("Nested too deep.") from exc
+    except ValueError as exc:
+        raise UnreadableJson("Not valid JSON.") from exc
     if not isinstance(value, dict):
         raise UnreadableJson("Not a JSON object.")
-    strings = bool(_SUSPECT_ESCAPE.search(text))
-    check_json_value(value, max_depth=max_depth, strings=strings, numbers=numbers)
+    check_json_value(value, max_depth=max_depth, strings=strings, numbers=True)
     return value
 
 

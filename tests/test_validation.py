@@ -110,3 +110,10 @@ def test_a_one_line_field_is_always_storable(text):
     line = one_line(text, 40)
     assert len(line) <= 40 and not _UNSTORABLE.search(line) and not _CONTROL.search(line)
     assert "\n" not in line and line == line.strip()
+
+
+def test_integers_past_64_bits_are_read_exactly():
+    """orjson reads them as floats (2**64 would come back as 1.8446744073709552e+19)."""
+    for number in (2**64, -(2**63) - 1, -(10**20), 2**70):
+        assert parse_json_object(json.dumps({"n": number})) == {"n": number}
+    assert parse_json_object('{"n": 1e19, "m": -1e300}') == {"n": 1e19, "m": -1e300}
