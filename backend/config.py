@@ -163,8 +163,10 @@ class Config:
         )
         self.TRAO_PLAN_CAPACITY = _env_int("TRAO_PLAN_CAPACITY", DEFAULT_CAPACITY)
         # Watching runs and chasing exceptions (issue 10, items 3 and 4).
-        # An attempt whose phone time and server receipt are further apart is an exception.
+        # A phone whose clock, read when it sent an attempt (X-Trao-Sent-At), is further than
+        # this from the server's raises an exception; the trip itself may take up to the latency.
         self.TRAO_CLOCK_GAP_MINUTES = _env_int("TRAO_CLOCK_GAP_MINUTES", 15)
+        self.TRAO_SEND_LATENCY_SECONDS = _env_int("TRAO_SEND_LATENCY_SECONDS", 180)
         # How far back the exception queue looks for attempts and refusals.
         self.TRAO_EXCEPTION_DAYS = _env_int("TRAO_EXCEPTION_DAYS", 30)
         # Map tiles, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; empty: no tiles, the
@@ -173,6 +175,10 @@ class Config:
         self.TRAO_MAP_ATTRIBUTION = _env("TRAO_MAP_ATTRIBUTION", "")
         # How often the live view asks for news, and after how many missed answers it says so.
         self.TRAO_LIVE_POLL_SECONDS = _env_int("TRAO_LIVE_POLL_SECONDS", 10)
+        # A postman's phone last heard from longer ago than this is called out on the live page.
+        self.TRAO_LIVE_UNSEEN_MINUTES = _env_int("TRAO_LIVE_UNSEEN_MINUTES", 30)
+        # "Last seen" is written at most this often per postman, not at every call of the phone.
+        self.TRAO_LAST_SEEN_EVERY_SECONDS = _env_int("TRAO_LAST_SEEN_EVERY_SECONDS", 60)
         self.TESTING = False
 
     def check(self) -> None:

@@ -1,10 +1,10 @@
-"""Watching today's runs: each run's progress, its postman's last sync and last known position,
-and its stops with where they are — what the live page polls."""
+"""Watching today's runs: each run's progress, its postman's last sync, last contact and last
+known position, and its stops with where they are — what the live page polls."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from backend.delivery.services import run_progress
 from backend.extensions import db
-from backend.models import DeliveryAttempt, DeliveryRun, Envelope, RunStop
+from backend.models import DeliveryAttempt, DeliveryRun, Envelope, RunStop, User
 
 
 @dataclass
@@ -33,13 +33,31 @@ class LiveRun:
     left: int
     total: int
     trace: PostmanTrace = field(default_factory=PostmanTrace)
+    # The postman's phone's last call to the API (its run fetched, an attempt sent), or None.
+    last_seen: datetime | None = None
+    # Not heard from for longer than the setting (or never) while the run has stops left.
+    unseen: bool = False
 
 
-def live_runs(office_id: int | None, day: date) -> list[LiveRun]:
+def last_seen_of(postman: User, trace: PostmanTrace) -> datetime | None:
+    """When the postman's phone was last heard from: its last call, or its last attempt received
+    (an attempt is a call; the call's note is written at most once a minute)."""
+    times = [t for t in (postman.last_seen_at, trace.last_sync) if t is not None]
+    return max(times) if times else None
+
+
+def is_unseen(last_seen: datetime | None, left: int, now: datetime, after: timedelta) -> bool:
+    """Whether a run with work left has a postman not heard from for longer than `after`."""
+    return left > 0 and (last_seen is None or now - last_seen > after)
+
+
+def live_runs(
+    office_id: int | None, day: date, *, now: datetime, unseen_after: timedelta
+) -> list[LiveRun]:
     """The runs of a day at an office (every office for None), with progress and traces.
 
-    Three statements whatever the number of runs: the runs, their stops' envelopes and
-    dossiers, and the day's attempts on them (postman, receipt time, position).
+    Three statements whatever the number of runs: the runs (with their postmen, whose row holds
+    the last contact), their stops' envelopes and dossiers, and the day's attempts on them.
     """
     stmt = (
         select(DeliveryRun)
@@ -59,6 +77,8 @@ def live_runs(office_id: int | None, day: date) -> list[LiveRun]:
     live = []
     for run in runs:
         progress = run_progress(run)
+        trace = traces.get(run.postman_id, PostmanTrace())
+        seen = last_seen_of(run.postman, trace)
         live.append(
             LiveRun(
                 run=run,
@@ -66,7 +86,9 @@ def live_runs(office_id: int | None, day: date) -> list[LiveRun]:
                 failed=progress.failed,
                 left=progress.left,
                 total=progress.total,
-                trace=traces.get(run.postman_id, PostmanTrace()),
+                trace=trace,
+                last_seen=seen,
+                unseen=is_unseen(seen, progress.left, now, unseen_after),
             )
         )
     return live
@@ -124,6 +146,8 @@ def dump_live(runs: list[LiveRun], *, day: date, now: datetime) -> dict[str, Any
                     "left": live.left,
                 },
                 "last_sync": iso(live.trace.last_sync),
+                "last_seen": iso(live.last_seen),
+                "unseen": live.unseen,
                 "last_position": (
                     {**position, "at": iso(position["at"])} if position is not None else None
                 ),

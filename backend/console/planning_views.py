@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 from backend import clock
 from backend.auth.access import roles_required
 from backend.console import bp
+from backend.console.admin import offices_for
 from backend.console.planning import (
     PoolFilter,
     assign_envelopes,
@@ -80,16 +81,19 @@ def _args() -> MultiDict:
 
 
 def _office() -> PostOffice:
-    """The office planned: the user's own; an administrator's choice (`office`) or the first."""
+    """The office planned: the user's own; an administrator's choice (`office`) or the first.
+
+    A supervisor naming another office than their own gets a 404, as for anything not theirs.
+    """
     scope = office_scope(current_user)
-    wanted = _args().get("office")
-    if scope is not None:
-        return db.session.get(PostOffice, scope)
+    wanted = (_args().get("office") or "").strip()
     if wanted:
         office = db.session.get(PostOffice, _int(wanted, "office"))
-        if office is None:
+        if office is None or (scope is not None and office.id != scope):
             raise NotFound(_("This post office does not exist."), code="office_not_found")
         return office
+    if scope is not None:
+        return db.session.get(PostOffice, scope)
     office = (
         current_user.post_office
         or db.session.scalars(db.select(PostOffice).order_by(PostOffice.id).limit(1)).first()
@@ -219,6 +223,7 @@ def plan():
             map_data=map_data,
             back=request.query_string.decode("latin-1"),
             admin=office_scope(current_user) is None,
+            offices=offices_for(current_user) if office_scope(current_user) is None else [],
         )
     )
     origin = _tile_origin(tiles)

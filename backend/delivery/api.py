@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from backend import __version__, clock
 from backend.auth.access import roles_required
 from backend.delivery import bp
+from backend.delivery.contact import SENT_AT_HEADER, note_contact, phone_sent_at
 from backend.delivery.proof_files import ProofSettings, Upload
 from backend.delivery.receiving import (
     find_replay,
@@ -71,6 +72,7 @@ def api_runs_today():
     config = current_app.config
     office = current_user.post_office
     now = clock.now()
+    note_contact(current_user._get_current_object(), now)
     day = clock.local_date(now, office.timezone if office else DEFAULT_TIMEZONE)
     runs = open_runs_today(current_user, day)
     attempts = last_attempts(stop.envelope_id for run in runs for stop in run.stops)
@@ -110,6 +112,7 @@ def api_post_attempt():
     The files are staged while the attempt is checked and recorded, and published into the
     store only once the record has committed: a refused or lost attempt leaves no file.
     """
+    note_contact(current_user._get_current_object(), clock.now())
     if request.mimetype != "multipart/form-data":
         # Only multipart bounds a text field's size while parsing (MAX_FORM_MEMORY_SIZE).
         raise Invalid(_("An attempt is sent as multipart/form-data."), code="multipart_required")
@@ -187,6 +190,7 @@ def _receive(meta, stop, replay: dict):
             settings=ProofSettings.from_config(config),
             staging=staging,
             policy=config["DELIVERY_POLICY"],
+            sent_at=phone_sent_at(request.headers.get(SENT_AT_HEADER), str(meta["attempt_id"])),
         )
         staging.seal()
         db.session.commit()

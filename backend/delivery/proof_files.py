@@ -53,8 +53,10 @@ class ProofSettings:
     photo_quality: float
     display_max_side: int
     max_clock_ahead: timedelta
-    # Phone and server clocks further apart than this when an attempt arrives: flagged.
+    # Phone and server clocks further apart than this when an attempt is sent: flagged.
     clock_gap: timedelta = timedelta(minutes=15)
+    # How long an attempt may take from the phone to the server (a slow link, photos).
+    send_latency: timedelta = timedelta(minutes=3)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ProofSettings:
@@ -70,6 +72,7 @@ class ProofSettings:
             display_max_side=config["TRAO_DISPLAY_MAX_SIDE"],
             max_clock_ahead=timedelta(minutes=config["TRAO_MAX_CLOCK_AHEAD_MINUTES"]),
             clock_gap=timedelta(minutes=config["TRAO_CLOCK_GAP_MINUTES"]),
+            send_latency=timedelta(seconds=config["TRAO_SEND_LATENCY_SECONDS"]),
         )
 
     def bounds(self, kind: str) -> ImageBounds:

@@ -297,6 +297,7 @@ def receive_attempt(
     settings: ProofSettings,
     staging: Staging,
     policy: DeliveryPolicy = DEFAULT_POLICY,
+    sent_at: datetime | None = None,  # the phone's clock as it sent (None: not checked)
 ) -> AttemptReceipt:
     """Check an attempt from the phone against every proof rule, stage its files and record it.
 
@@ -321,7 +322,7 @@ def receive_attempt(
         recipient = {}
         _refuse_proof_gaps(meta, kinds, dossier, None)
     device_time = _check_device_time(meta["device_time"], run, timezone, now, settings)
-    if clock_gap(device_time, now, settings.clock_gap):
+    if clock_gap(sent_at, now, settings.clock_gap, settings.send_latency):
         flags.append(ReviewFlag.clock_gap)
     where = _position(meta["position"], dossier, policy, flags)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from .policy import DeliveryPolicy
@@ -21,8 +21,8 @@ class ReviewFlag(StrEnum):
     position_dropped = "position_dropped"
     # Even the fix's nearest edge is farther from the address than the geofence.
     far_from_address = "far_from_address"
-    # The phone's clock and the server's disagree by more than the setting when the attempt
-    # arrived (a wrong clock, or an attempt kept offline that long: a person decides which).
+    # The phone's clock, read when it sent the attempt, and the server's disagree by more than
+    # the setting: the attempt's own time (device_time) may be wrong by as much.
     clock_gap = "clock_gap"
 
 
@@ -48,6 +48,34 @@ def beyond_geofence(distance_m: float, accuracy_m: float, policy: DeliveryPolicy
     return distance_m - accuracy_m > policy.geofence_metres
 
 
-def clock_gap(device_time: datetime, received_at: datetime, limit: timedelta) -> bool:
-    """Whether the phone's time of the attempt and the server's receipt are more than `limit` apart."""
-    return abs(received_at - device_time) > limit
+def read_phone_clock(text: str, *, max_chars: int = 64) -> datetime | None:
+    """The instant an ISO 8601 text with a UTC offset names, or None for anything else.
+
+    What the phone says its clock read; a text with no offset, too long, or beyond the
+    calendar (year 9999 at UTC-23:59) is None rather than an error.
+    """
+    text = text.strip()
+    if not text or len(text) > max_chars or not text[0].isdigit():
+        return None
+    try:
+        instant = datetime.fromisoformat(text)
+        if instant.tzinfo is None or instant.utcoffset() is None:
+            return None
+        return instant.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def clock_gap(
+    sent_at: datetime | None, received_at: datetime, limit: timedelta, latency: timedelta
+) -> bool:
+    """Whether the phone's clock, as it sent the attempt, is more than `limit` off the server's.
+
+    `sent_at` is the phone's clock when it sent (not the attempt's time, which may be hours
+    earlier for an attempt kept offline); the server's receipt comes after the trip, which may
+    take up to `latency` on a slow link. No reading (None): nothing to compare, no gap.
+    """
+    if sent_at is None:
+        return False
+    behind = received_at - sent_at  # the trip, plus how far the phone's clock is behind
+    return behind > limit + latency or -behind > limit

@@ -105,6 +105,9 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last call of the postman's phone to the API (runs, attempts), written at most once
+    # every TRAO_LAST_SEEN_EVERY_SECONDS: what the live page's "last seen" says.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     post_office: Mapped[PostOffice | None] = relationship()
     agency: Mapped[Agency | None] = relationship()

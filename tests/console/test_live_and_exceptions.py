@@ -118,7 +118,9 @@ def test_the_queue_holds_each_kind_of_exception(client, day, factory):
         device_time=(NOW - timedelta(hours=2)).astimezone(OFFICE_TZ).isoformat(),
     )
     files = default_files()
-    assert post_attempt(day["phone"], late, files).status_code == 201  # a clock gap
+    # A phone whose clock is two hours behind when it sends: a clock gap.
+    behind = {"X-Trao-Sent-At": (NOW - timedelta(hours=2)).astimezone(OFFICE_TZ).isoformat()}
+    assert post_attempt(day["phone"], late, files, headers=behind).status_code == 201
     # An envelope past its promised date (at the office, promised yesterday and before).
     overdue = factory.envelope(
         agency=factory.agency(post_office=day["run"].post_office), promised_date=date(2026, 11, 1)

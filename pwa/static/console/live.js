@@ -1,6 +1,7 @@
 // Watch live: poll the runs' JSON every few seconds and redraw the table, the stops and the
 // map; when an answer does not come, say plainly since when the page has not been updated.
 import { createMap } from "./map.js";
+import { ago } from "./relative-time.js";
 
 const root = document.querySelector("[data-live]");
 const status = document.getElementById("live-status");
@@ -17,6 +18,7 @@ const shortClock = new Intl.DateTimeFormat(document.documentElement.lang || "vi"
   minute: "2-digit",
   timeZone: root.dataset.timezone || undefined,
 });
+const relative = new Intl.RelativeTimeFormat(document.documentElement.lang || "vi", { numeric: "always" });
 let lastUpdate = new Date();
 let map = null;
 
@@ -37,7 +39,32 @@ function positionText(position) {
   return `${position.lat.toFixed(5)}, ${position.lon.toFixed(5)}${when}`;
 }
 
-function renderRuns(runs) {
+function seenCell(row, run, serverNow) {
+  const td = document.createElement("td");
+  td.dataset.field = "last_seen";
+  const when = document.createElement("span");
+  when.dataset.part = "ago";
+  if (run.last_seen) {
+    const then = new Date(run.last_seen);
+    when.textContent = ago(then, serverNow, relative);
+    when.title = shortClock.format(then);
+  } else {
+    when.textContent = root.dataset.tNeverSeen;
+  }
+  td.append(when);
+  if (run.unseen) {
+    const warning = document.createElement("strong");
+    warning.className = "unseen-warning";
+    warning.dataset.part = "unseen";
+    warning.setAttribute("role", "alert");
+    warning.textContent = root.dataset.tUnseen;
+    td.append(" ", warning);
+  }
+  row.classList.toggle("unseen", Boolean(run.unseen));
+  row.append(td);
+}
+
+function renderRuns(runs, serverNow) {
   const body = document.getElementById("live-runs");
   const rows = runs.map((run) => {
     const row = document.createElement("tr");
@@ -48,6 +75,7 @@ function renderRuns(runs) {
     cell(row, "left", run.progress.left);
     cell(row, "total", run.progress.total);
     cell(row, "last_sync", run.last_sync ? shortClock.format(new Date(run.last_sync)) : root.dataset.tNever);
+    seenCell(row, run, serverNow);
     cell(row, "last_position", positionText(run.last_position));
     return row;
   });
@@ -103,7 +131,7 @@ async function poll() {
     const type = response.headers.get("content-type") || "";
     if (!response.ok || !type.includes("application/json")) throw new Error(`status ${response.status}`);
     const data = await response.json();
-    renderRuns(data.runs);
+    renderRuns(data.runs, new Date(data.server_time));
     renderMap(data.runs);
     showFresh();
   } catch {
@@ -114,7 +142,15 @@ async function poll() {
   }
 }
 
+/** An administrator's office picker shows the office chosen as soon as it is chosen. */
+function autosubmit() {
+  for (const select of document.querySelectorAll("select[data-autosubmit]")) {
+    select.addEventListener("change", () => select.form.requestSubmit());
+  }
+}
+
 function start() {
+  autosubmit();
   map = createMap(document.getElementById("live-map"), {
     tiles: root.dataset.tiles,
     attribution: root.dataset.attribution,

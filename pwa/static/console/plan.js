@@ -135,6 +135,14 @@ function dragToReorder() {
   }
 }
 
+/** An administrator's office picker shows the office chosen as soon as it is chosen. */
+function autosubmit() {
+  for (const select of document.querySelectorAll("select[data-autosubmit]")) {
+    select.addEventListener("change", () => select.form.requestSubmit());
+  }
+}
+
+autosubmit();
 chooseAll();
 counterScanner();
 dragToReorder();

@@ -9,6 +9,9 @@
 export const MAX_BACKOFF_SECONDS = 300;
 export const SESSION_URL = "/api/v1/session";
 export const ATTEMPTS_URL = "/api/v1/attempts";
+// The phone's clock as it sends an attempt: the server tells a wrong clock from an attempt that
+// waited offline by it. A header, never in the meta, whose bytes identify the attempt on replay.
+export const SENT_AT_HEADER = "X-Trao-Sent-At";
 // Error codes that mean "try again later", not "this attempt is wrong".
 const RETRY_CODES = new Set(["csrf_failed", "envelope_busy"]);
 
@@ -24,6 +27,20 @@ export function classifyResponse(status, code = null) {
   if (status === 408 || status === 429 || status >= 500 || status < 400) return "retry";
   if (RETRY_CODES.has(code)) return "retry";
   return "rejected";
+}
+
+/**
+ * A clock reading as ISO 8601 with the phone's own offset ("2026-11-23T09:00:00.000+07:00"), or
+ * null when the clock gives nothing a server could read (then no header is sent).
+ */
+export function clockReading(ms, offsetMinutes = -new Date(ms).getTimezoneOffset()) {
+  if (!Number.isFinite(ms) || !Number.isFinite(offsetMinutes)) return null;
+  const local = new Date(ms + offsetMinutes * 60000);
+  if (Number.isNaN(local.getTime()) || local.getUTCFullYear() > 9999 || local.getUTCFullYear() < 1) return null;
+  const abs = Math.abs(Math.round(offsetMinutes));
+  const pad = (n) => String(n).padStart(2, "0");
+  const sign = offsetMinutes < 0 ? "-" : "+";
+  return `${local.toISOString().slice(0, 23)}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
 }
 
 /** Bytes an attempt puts on the wire, near enough: its files and its meta's JSON. */
@@ -275,14 +292,12 @@ export class Outbox {
     const body = new FormData();
     body.append("meta", JSON.stringify(entry.meta));
     for (const file of entry.files) body.append(file.field, file.blob, file.filename);
+    const headers = { "X-CSRFToken": csrf ?? "", Accept: "application/json" };
+    const sentAt = clockReading(this.now());
+    if (sentAt) headers[SENT_AT_HEADER] = sentAt;
     let response;
     try {
-      response = await this.fetch(ATTEMPTS_URL, {
-        method: "POST",
-        body,
-        credentials: "same-origin",
-        headers: { "X-CSRFToken": csrf ?? "", Accept: "application/json" },
-      });
+      response = await this.fetch(ATTEMPTS_URL, { method: "POST", body, credentials: "same-origin", headers });
     } catch {
       await this._later(entry, { code: "network", message: "" });
       return "retry";

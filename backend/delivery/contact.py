@@ -1,0 +1,80 @@
+"""What the server learns of a postman's phone from each call it makes, beyond its payload: when
+it was last heard from (the live page's "last seen") and what its clock said when it sent."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import Response, after_this_request, current_app
+from sqlalchemy import bindparam, or_, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from backend.domain.review import read_phone_clock
+from backend.extensions import db
+from backend.models import User
+
+# The phone's own clock at the moment it sends an attempt (ISO 8601 with its offset). A header,
+# not a field of the meta: the meta's bytes are the attempt's identity for replays, and the
+# same attempt sent again later carries a later clock.
+SENT_AT_HEADER = "X-Trao-Sent-At"
+MAX_HEADER_CHARS = 64
+
+# Moves forward only: two servers answering the same phone at once do not write a minute back.
+_NOTE_SEEN = (
+    update(User)
+    .where(
+        User.id == bindparam("user_id"),
+        or_(User.last_seen_at.is_(None), User.last_seen_at < bindparam("now")),
+    )
+    .values(last_seen_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+
+
+def seen_due(last_seen: datetime | None, now: datetime, every: timedelta) -> bool:
+    """Whether `last_seen` is old enough (or in the future: a clock moved back) to write again."""
+    return last_seen is None or not timedelta(0) <= now - last_seen < every
+
+
+def note_contact(user: User, now: datetime) -> None:
+    """Remember that `user`'s phone reached the API, at most once a minute (a setting).
+
+    The user row was loaded for the request already: when the last write is recent, nothing is
+    read or written. When it is due, one UPDATE is committed after the answer is made, whatever
+    it was (a replay, a refusal or a 304 are contact too), in its own transaction.
+    """
+    every = timedelta(seconds=current_app.config["TRAO_LAST_SEEN_EVERY_SECONDS"])
+    if not seen_due(user.last_seen_at, now, every):
+        return
+    user_id = user.id
+
+    @after_this_request
+    def _write(response: Response) -> Response:
+        try:
+            db.session.execute(_NOTE_SEEN, {"user_id": user_id, "now": now})
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            current_app.logger.exception("noting user %s's last contact failed", user_id)
+            return response
+        # The object the session holds says so too (no statement): a later call of the same
+        # session does not write again.
+        set_committed_value(user, "last_seen_at", now)
+        return response
+
+
+def phone_sent_at(value: str | None, attempt_id: str) -> datetime | None:
+    """The phone's clock from the X-Trao-Sent-At header, or None (then the clock is not checked).
+
+    A missing or unreadable header is never refused (an older app, a proxy that drops it): the
+    attempt is received, its clock unchecked, and the log says so, by attempt id only.
+    """
+    if value is None:
+        current_app.logger.info("attempt %s: no %s, clock not checked", attempt_id, SENT_AT_HEADER)
+        return None
+    sent_at = read_phone_clock(value[: MAX_HEADER_CHARS + 1], max_chars=MAX_HEADER_CHARS)
+    if sent_at is None:
+        current_app.logger.warning(
+            "attempt %s: unreadable %s, clock not checked", attempt_id, SENT_AT_HEADER
+        )
+    return sent_at
