@@ -68,6 +68,9 @@ function request()
   n = n + 1
   local entry = index[((n - 1) % #index) + 1]
   bodies:seek("set", entry[1])
+  if headers["Cookie"] then  -- Trao: the phone's clock as it sends, as the app's outbox does
+    headers["X-Trao-Sent-At"] = os.date("!%Y-%m-%dT%H:%M:%S+00:00")
+  end
   return wrk.format("POST", path, headers, bodies:read(entry[2]))
 end
 function done(summary, latency, requests)
