@@ -352,7 +352,7 @@ async function moveDoorByHand(runId, key, step) {
   const button = document.querySelector(`[data-testid=stops] > li[data-door="${CSS.escape(key)}"] [data-testid=${testid}]`);
   if (button && !button.disabled) button.focus();
   button?.closest("li")?.scrollIntoView({ block: "nearest" });
-  sendDoorOrders();
+  sendDoorOrders().catch((err) => console.warn("sending the order", err));
 }
 
 /** Send the orders waiting on the phone (at start, on signal, at every sync tick). */
@@ -374,8 +374,9 @@ async function sendDoorOrders() {
 
 async function loadRunFromServer() {
   const data = await getRunsToday(state.runData); // unchanged: a 304, and the run held
-  // The postman's own order, not yet on the server, wins over the server's.
-  await doorOrders.overlay(data);
+  // The postman's own order, not yet on the server, wins over the server's; one that no longer
+  // fits the run (the supervisor changed its envelopes meanwhile) gives way, and the postman is told.
+  if ((await doorOrders.overlay(data)).length) toast(t("order_refused"));
   state.runData = data;
   state.fresh = true;
   await store.saveRun(state.user.id, data);
