@@ -67,7 +67,7 @@ test("sent and taken, the order is forgotten; the request is the contract's", as
   const orders = await new DoorOrders({ store, fetch }).load(5);
   await orders.keep(7, [4, 1, 2, 3]);
   const result = await orders.send();
-  assert.deepEqual(result, { sent: 1, dropped: [], retry: 0, login: false });
+  assert.deepEqual(result, { sent: 1, dropped: [], reasons: [], retry: 0, login: false });
   assert.equal(orders.count, 0);
   assert.equal(store.kv.size, 0);
   const post = calls[1];
@@ -103,6 +103,7 @@ test("refused for good (closed run, changed stops, not found): dropped", async (
     await orders.keep(7, [4, 1, 2, 3]);
     const result = await orders.send();
     assert.deepEqual(result.dropped, ["7"]);
+    assert.deepEqual(result.reasons, [(await answer.json()).error.code]);
     assert.equal(orders.count, 0);
   }
 });

@@ -360,7 +360,10 @@ async function sendDoorOrders() {
   if (!state.user || !doorOrders.count || !navigator.onLine) return;
   const result = await doorOrders.send();
   if (result.login) state.loginRequired = true;
-  if (result.dropped.length) toast(t("order_refused"));
+  if (result.dropped.length) {
+    const code = result.reasons.find((c) => c && t(`err_${c}`) !== `err_${c}`) ?? "bad_order";
+    toast(t("order_refused", { reason: t(`err_${code}`) }));
+  }
   if (result.sent || result.dropped.length) {
     // The server's run now: the postman's order, or the server's own where it was refused.
     await loadRunFromServer().catch(() => {});
@@ -376,7 +379,7 @@ async function loadRunFromServer() {
   const data = await getRunsToday(state.runData); // unchanged: a 304, and the run held
   // The postman's own order, not yet on the server, wins over the server's; one that no longer
   // fits the run (the supervisor changed its envelopes meanwhile) gives way, and the postman is told.
-  if ((await doorOrders.overlay(data)).length) toast(t("order_refused"));
+  if ((await doorOrders.overlay(data)).length) toast(t("order_refused", { reason: t("err_bad_order") }));
   state.runData = data;
   state.fresh = true;
   await store.saveRun(state.user.id, data);

@@ -81,7 +81,8 @@ export class DoorOrders {
   }
 
   /**
-   * Send every waiting order, one run at a time. Result: {sent, dropped: [run ids], retry, login}.
+   * Send every waiting order, one run at a time. Result: {sent, dropped: [run ids], reasons:
+   * [the server's error codes for them], retry, login}.
    * One send at a time: a second call waits for the first and reports its result.
    */
   send() {
@@ -92,7 +93,7 @@ export class DoorOrders {
   }
 
   async _sendAll() {
-    const result = { sent: 0, dropped: [], retry: 0, login: false };
+    const result = { sent: 0, dropped: [], reasons: [], retry: 0, login: false };
     if (!this.count) return result;
     let csrf;
     try {
@@ -107,7 +108,7 @@ export class DoorOrders {
       return { ...result, retry: this.count };
     }
     for (const [runId, order] of Object.entries(this.orders)) {
-      const verdict = await this._send(runId, order.stop_ids, csrf);
+      const { verdict, code } = await this._send(runId, order.stop_ids, csrf);
       if (verdict === "login") return { ...result, login: true };
       if (verdict === "retry") result.retry += 1;
       else if (verdict === "ack") {
@@ -116,6 +117,7 @@ export class DoorOrders {
         if (sameOrder(this.orders[runId]?.stop_ids, order.stop_ids)) delete this.orders[runId];
       } else {
         result.dropped.push(runId);
+        result.reasons.push(code);
         if (sameOrder(this.orders[runId]?.stop_ids, order.stop_ids)) delete this.orders[runId];
       }
     }
@@ -134,14 +136,15 @@ export class DoorOrders {
         body: JSON.stringify({ stop_ids: stopIds }),
       });
     } catch {
-      return "retry";
+      return { verdict: "retry", code: "network" };
     }
     let body = null;
     try {
       body = await response.json();
     } catch { /* not JSON: a proxy's or a captive portal's page */ }
     // Only the server's own answer counts: a portal's page is no acknowledgement.
-    if (response.redirected || (response.ok && String(body?.run_id) !== String(runId))) return "retry";
-    return classifyOrderResponse(response.status, body?.error?.code ?? null);
+    const code = body?.error?.code ?? null;
+    if (response.redirected || (response.ok && String(body?.run_id) !== String(runId))) return { verdict: "retry", code };
+    return { verdict: classifyOrderResponse(response.status, code), code };
   }
 }
