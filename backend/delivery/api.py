@@ -17,6 +17,7 @@ from backend import __version__, clock
 from backend.auth.access import roles_required
 from backend.delivery import bp
 from backend.delivery.contact import SENT_AT_HEADER, note_contact, phone_sent_at
+from backend.delivery.ordering import postman_run, set_door_order
 from backend.delivery.proof_files import ProofSettings, Upload
 from backend.delivery.receiving import (
     find_replay,
@@ -30,6 +31,7 @@ from backend.delivery.refusals import record_refusal, refusal_data
 from backend.delivery.schemas import (
     FILE_FIELDS,
     AttemptMetaSchema,
+    RunOrderSchema,
     dump_receipt,
     dump_runs_today,
 )
@@ -45,6 +47,9 @@ from backend.validation import UnreadableJson, error_tree, parse_json_object
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 # Made once: a schema deep-copies its fields when made, which cost as much as loading the meta.
 ATTEMPT_META = AttemptMetaSchema()
+RUN_ORDER = RunOrderSchema()
+# A run's order is a list of stop ids: 5,000 of them fit in 60 KB.
+MAX_ORDER_BYTES = 256 * 1024
 
 
 @bp.get("/api/v1/session")
@@ -102,6 +107,39 @@ def runs_etag(data: dict) -> str:
     """A hash of the runs payload, but for `server_time` (new at every call, used by no one)."""
     unstamped = {key: value for key, value in data.items() if key != "server_time"}
     return hashlib.sha256(orjson.dumps(unstamped, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+
+
+@bp.post("/api/v1/runs/<int:run_id>/order")
+@roles_required(Role.postman)
+def api_run_order(run_id: int):
+    """The postman's own order of the run's doors: every stop id, in order. 200 with the doors
+    in their new order, the same for the same order sent again; a refusal changes nothing."""
+    run = postman_run(run_id, current_user)
+    body = _json_body(MAX_ORDER_BYTES)
+    try:
+        doors = set_door_order(run, RUN_ORDER.load(body)["stop_ids"])
+        db.session.commit()
+    except (IntegrityError, StaleDataError):
+        # The supervisor renumbered the run at the same moment: nothing of this order was kept.
+        db.session.rollback()
+        raise Conflict(
+            _("The run was being changed at the same moment. Send the order again."),
+            code="run_busy",
+        ) from None
+    return jsonify(run_id=run.id, state=run.state, doors=doors)
+
+
+def _json_body(max_bytes: int) -> dict:
+    """The request's body as a JSON object, or 413 / 422 (`malformed_json`)."""
+    if (request.content_length or 0) > max_bytes:
+        raise TooLarge(_("The request is too large."), code="body_too_large")
+    data = request.get_data(cache=False)
+    if len(data) > max_bytes:
+        raise TooLarge(_("The request is too large."), code="body_too_large")
+    try:
+        return parse_json_object(data.decode("utf-8"))
+    except (UnicodeDecodeError, UnreadableJson):
+        raise Invalid(_("The request could not be read as JSON."), code="malformed_json") from None
 
 
 @bp.post("/api/v1/attempts")

@@ -268,7 +268,31 @@ def dump_receipt(receipt) -> dict:
     }
 
 
-def dump_stop(stop, last_attempt, *, qr_key: bytes, policy) -> dict:
+# The most stops a run's order may name: a province-wide run is a few hundred.
+MAX_ORDER_STOPS = 5000
+
+
+class RunOrderSchema(Schema):
+    """POST /api/v1/runs/<id>/order: every stop of the run, in the postman's order."""
+
+    stop_ids = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(1, INT32_MAX)),
+        required=True,
+        validate=validate.Length(1, MAX_ORDER_STOPS),
+    )
+
+
+def run_doors(stops) -> list[list[int]]:
+    """The run's doors in order, each the ids of its stops in order (stops sorted by position).
+
+    A door is named on the phone by its first stop's id: stable while the postman reorders."""
+    doors: dict[int, list[int]] = {}
+    for stop in sorted(stops, key=lambda s: s.position):
+        doors.setdefault(stop.visit, []).append(stop.id)
+    return list(doors.values())
+
+
+def dump_stop(stop, last_attempt, *, qr_key: bytes, policy, door: int | None = None) -> dict:
     """One stop of today's run, as the phone needs it offline (docs/api-delivery.md)."""
     envelope, dossier = stop.envelope, stop.envelope.dossier
     payload = sign_envelope_qr(envelope.code, qr_key)
@@ -278,6 +302,8 @@ def dump_stop(stop, last_attempt, *, qr_key: bytes, policy) -> dict:
         "position": stop.position,
         # Stops with the same visit are one door: the same recipient at the same address.
         "visit": stop.visit,
+        # The door's key: the id of its first stop (the visit number changes with the order).
+        "door": stop.id if door is None else door,
         "envelope_code": envelope.code,
         "qr_digest": hashlib.sha256(payload.encode("ascii")).hexdigest(),
         "state": envelope.state.value,
@@ -350,16 +376,27 @@ def dump_runs_today(runs, attempts, *, day, now, settings: dict, qr_key: bytes, 
             {"code": relation.value, "label": gettext(label)}
             for relation, label in RELATION_LABELS.items()
         ],
-        "runs": [
-            {
-                "id": run.id,
-                "state": run.state,
-                "date": run.run_date.isoformat(),
-                "stops": [
-                    dump_stop(stop, attempts.get(stop.envelope_id), qr_key=qr_key, policy=policy)
-                    for stop in run.stops
-                ],
-            }
-            for run in runs
+        "runs": [dump_run(run, attempts, qr_key=qr_key, policy=policy) for run in runs],
+    }
+
+
+def dump_run(run, attempts, *, qr_key: bytes, policy) -> dict:
+    """One run of the day: its stops in order, and its doors (stop ids) in order."""
+    doors = run_doors(run.stops)
+    door_of = {stop_id: door[0] for door in doors for stop_id in door}
+    return {
+        "id": run.id,
+        "state": run.state,
+        "date": run.run_date.isoformat(),
+        "doors": doors,
+        "stops": [
+            dump_stop(
+                stop,
+                attempts.get(stop.envelope_id),
+                qr_key=qr_key,
+                policy=policy,
+                door=door_of[stop.id],
+            )
+            for stop in run.stops
         ],
     }

@@ -70,6 +70,7 @@ def test_runs_today_has_the_contract_shape_in_vietnamese(app, client, factory):
     (run_body,) = body["runs"]
     assert run_body["id"] == run.id and run_body["state"] == "planned"
     assert run_body["date"] == "2026-11-23"
+    assert run_body["doors"] == [[run.stops[0].id]]
     (stop,) = run_body["stops"]
     envelope = run.stops[0].envelope
     payload = sign_envelope_qr(envelope.code, app.config["QR_SIGNING_KEY"])
@@ -77,6 +78,7 @@ def test_runs_today_has_the_contract_shape_in_vietnamese(app, client, factory):
         "stop_id": run.stops[0].id,
         "position": 1,
         "visit": 1,
+        "door": run.stops[0].id,
         "envelope_code": envelope.code,
         "qr_digest": hashlib.sha256(payload.encode()).hexdigest(),
         "state": "out_for_delivery",

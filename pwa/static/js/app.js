@@ -7,6 +7,8 @@ import { buildMeta } from "./attempts.js";
 import { matchEnvelopeScan, normaliseEnvelopeCode } from "./codes.js";
 import { sha256Hex } from "./format.js";
 import { allStops, applyReceipt, shownRejected, stopStatus } from "./run-state.js";
+import { applyOrder, groupDoors, moveDoor } from "./doors.js";
+import { DoorOrders } from "./door-orders.js";
 import { CameraView, cameraErrorKey } from "./ui/camera.js";
 import { RunList } from "./ui/run-list.js";
 import { StopView } from "./ui/stop-view.js";
@@ -188,6 +190,7 @@ const runList = new RunList($("screen-run"), {
   onTyped: (text) => typedCode(text),
   onRetry: retryRejected,
   onDismiss: dismissRejected,
+  onMove: (runId, key, step) => moveDoorByHand(runId, key, step).catch((err) => console.warn("moving a door", err)),
 });
 const stopView = new StopView($("screen-stop"), {
   runData: () => state.runData,
@@ -233,7 +236,7 @@ function dayLabel(iso) {
 function renderAll() {
   renderSyncBar();
   if (!state.runData) return;
-  runList.render(state.runData, state.entries, { dateLabel: dayLabel(state.runData.date) });
+  runList.render(state.runData, state.entries, { dateLabel: dayLabel(state.runData.date), orderPending: doorOrders.count > 0 });
   if (!$("screen-stop").hidden && state.stop) renderStop();
 }
 
@@ -328,10 +331,55 @@ async function saveAttempt({ stop, outcome, recipient, note, fees, strokes, posi
   sync({ force: true });
 }
 
+// --- The order of the doors, set by hand (door-orders.js) -------------------------------------
+
+const doorOrders = new DoorOrders({ store, fetch: (...args) => fetch(...args) });
+
+/** Move a door one place up (step -1) or down (+1) among the doors left: kept on the phone at
+ * once (it holds offline and across a reload), and sent to the server when there is signal. */
+async function moveDoorByHand(runId, key, step) {
+  const run = state.runData?.runs?.find((r) => r.id === runId);
+  if (!run || !state.user) return;
+  // Among the doors the postman sees left to do: the finished ones, folded away, are passed over.
+  const left = new Set(groupDoors(state.runData, state.entries).left.map((door) => door.key));
+  const order = moveDoor(run, key, step, left);
+  if (!order || !applyOrder(run, order)) return;
+  await doorOrders.keep(runId, order);
+  saveRunSoon();
+  renderAll();
+  // The moved door's same button keeps the focus: the postman taps again to move it further.
+  const testid = step < 0 ? "door-up" : "door-down";
+  const button = document.querySelector(`[data-testid=stops] > li[data-door="${CSS.escape(key)}"] [data-testid=${testid}]`);
+  if (button && !button.disabled) button.focus();
+  button?.closest("li")?.scrollIntoView({ block: "nearest" });
+  sendDoorOrders().catch((err) => console.warn("sending the order", err));
+}
+
+/** Send the orders waiting on the phone (at start, on signal, at every sync tick). */
+async function sendDoorOrders() {
+  if (!state.user || !doorOrders.count || !navigator.onLine) return;
+  const result = await doorOrders.send();
+  if (result.login) state.loginRequired = true;
+  if (result.dropped.length) {
+    const code = result.reasons.find((c) => c && t(`err_${c}`) !== `err_${c}`) ?? "bad_order";
+    toast(t("order_refused", { reason: t(`err_${code}`) }));
+  }
+  if (result.sent || result.dropped.length) {
+    // The server's run now: the postman's order, or the server's own where it was refused.
+    await loadRunFromServer().catch(() => {});
+  }
+  // Moved again while it was sent: send the newer order too.
+  if (result.sent && doorOrders.count && !result.retry) await sendDoorOrders();
+  renderAll();
+}
+
 // --- Start -------------------------------------------------------------------------------------
 
 async function loadRunFromServer() {
   const data = await getRunsToday(state.runData); // unchanged: a 304, and the run held
+  // The postman's own order, not yet on the server, wins over the server's; one that no longer
+  // fits the run (the supervisor changed its envelopes meanwhile) gives way, and the postman is told.
+  if ((await doorOrders.overlay(data)).length) toast(t("order_refused", { reason: t("err_bad_order") }));
   state.runData = data;
   state.fresh = true;
   await store.saveRun(state.user.id, data);
@@ -373,10 +421,12 @@ async function start() {
     localStorage.removeItem(LOGGED_OUT);
     await store.setValue("lastUser", session.user);
   }
+  await doorOrders.load(state.user.id);
   const saved = await store.loadRun(state.user.id);
   if (saved) {
     state.runData = saved.data;
     state.savedAt = saved.fetched_at;
+    await doorOrders.overlay(state.runData); // moved just before the phone went off, perhaps
   }
   await refreshEntries();
   storageGuard.start().then(checkStorage).catch(() => {});
@@ -398,6 +448,7 @@ async function start() {
   history.replaceState({ screen: "run", depth: 0 }, "");
   renderAll();
   sync();
+  sendDoorOrders().catch((err) => console.warn("sending the order", err));
 }
 
 window.addEventListener("popstate", (event) => {
@@ -411,10 +462,14 @@ window.addEventListener("popstate", (event) => {
 window.addEventListener("online", () => {
   renderSyncBar();
   sync({ force: true });
+  sendDoorOrders().catch((err) => console.warn("sending the order", err));
   if (state.user && !state.fresh) loadRunFromServer().catch(() => {});
 });
 window.addEventListener("offline", renderSyncBar);
-setInterval(() => sync(), SYNC_EVERY_MS);
+setInterval(() => {
+  sync();
+  sendDoorOrders().catch((err) => console.warn("sending the order", err));
+}, SYNC_EVERY_MS);
 
 // The log-out form: remember (synchronously) that the postman logged out, so the cached app
 // shows no one's run until the next log-in; the outbox stays. A fresh CSRF token if none yet.

@@ -1,16 +1,21 @@
-// The run: progress, search, scanning an envelope, the stops left in route order, and the
-// finished ones apart, folded away until asked for (a whole run unfolded is a very long scroll).
+// The run: progress, search, scanning an envelope, the doors left in route order (the envelopes
+// of one door together under one heading), which the postman moves up and down by hand, and the
+// finished doors apart, folded away until asked for (a whole run unfolded is a very long scroll).
 import { h, fill } from "./dom.js";
 import { t } from "../i18n.js";
 import { matchesQuery } from "../format.js";
-import { allStops, groupStops, progress, stopStatus } from "../run-state.js";
+import { progress } from "../run-state.js";
+import { groupDoors } from "../doors.js";
 import { callLink, directionsLink, rejectedNote, statusBadge, stopFacts } from "./stop-card.js";
 
 export class RunList {
-  constructor(root, { onOpen, onScan, onTyped, onRetry = null, onDismiss = null }) {
+  constructor(root, { onOpen, onScan, onTyped, onRetry = null, onDismiss = null, onMove = null }) {
     this.root = root;
     this.query = "";
     this.onOpenStop = onOpen;
+    this.onMove = onMove;
+    this.orderNote = h("p", { class: "notice notice-warn", testid: "order-pending", role: "status", hidden: true },
+      t("order_pending"));
     this.rejectedActions = { onRetry, onDismiss };
     this.title = h("h1", { testid: "run-title" }, t("run_title"));
     this.progressBox = h("p", { class: "progress", testid: "progress", "aria-live": "polite" });
@@ -42,6 +47,7 @@ export class RunList {
           h("div", { class: "row" }, this.codeInput, h("button", { class: "btn", type: "submit", testid: "code-submit" }, t("open")))),
         this.message),
       h("div", { class: "searchbox" }, h("label", { for: "search" }, t("search_label")), this.search),
+      this.orderNote,
       this.elsewhere,
       this.empty,
       this.list,
@@ -56,9 +62,10 @@ export class RunList {
     this.message.className = `notice notice-${tone}`;
   }
 
-  render(runData, entries, { dateLabel = "" } = {}) {
+  render(runData, entries, { dateLabel = "", orderPending = false } = {}) {
     this.runData = runData;
     this.entries = entries;
+    this.orderNote.hidden = !orderPending;
     this.title.textContent = dateLabel ? t("run_title_day", { day: dateLabel }) : t("run_title");
     this.renderCounts();
     this.renderList();
@@ -73,57 +80,110 @@ export class RunList {
   }
 
   /**
-   * Redraw only the cards of these stops (their attempts were just acknowledged) and the counts,
+   * Redraw only the doors of these stops (their attempts were just acknowledged) and the counts,
    * not the whole list: while a sync goes through hundreds of attempts the postman keeps
-   * scrolling and tapping the other cards. Falls back to a whole render when a stop changed group.
+   * scrolling and tapping the other cards. Falls back to a whole render when a door changed group.
    */
   refreshStops(runData, entries, stopIds) {
     this.runData = runData;
     this.entries = entries;
     this.renderCounts();
-    for (const stop of allStops(runData)) {
-      if (!stopIds.has(stop.stop_id)) continue;
-      const status = stopStatus(stop, entries);
-      const list = status.finished ? this.finishedList : this.list;
-      const other = status.finished ? this.list : this.finishedList;
-      const card = list.querySelector(`:scope > li[data-stop-id="${stop.stop_id}"]`);
-      if (card) card.replaceWith(this.item({ stop, status }));
-      else if (other.querySelector(`:scope > li[data-stop-id="${stop.stop_id}"]`)) return this.renderList();
+    const groups = groupDoors(runData, entries);
+    const searching = Boolean(this.query.trim());
+    const lists = [[groups.left, this.list, this.finishedList], [groups.finished, this.finishedList, this.list]];
+    for (const [doors, list, other] of lists) {
+      for (const [i, door] of doors.entries()) {
+        if (!door.items.some(({ stop }) => stopIds.has(stop.stop_id))) continue;
+        const selector = `:scope > li[data-door="${CSS.escape(door.key)}"]`;
+        const shown = list.querySelector(selector);
+        const moves = list === this.list && !searching ? this.moves(doors, i) : null;
+        if (shown) shown.replaceWith(this.doorItem(door, moves));
+        else if (other.querySelector(selector)) return this.renderList();
+      }
     }
   }
 
   renderList() {
-    const { left, finished, elsewhere } = groupStops(this.runData, this.entries);
+    const { left, finished, elsewhere } = groupDoors(this.runData, this.entries);
     // Counted in the sync bar, so shown somewhere the postman can decide on them.
     this.elsewhere.hidden = elsewhere.length === 0;
     fill(this.elsewhere, h("h2", {}, t("refused_elsewhere")),
       elsewhere.flatMap((entry) => [h("code", {}, entry.envelope_code), rejectedNote(entry, this.rejectedActions)]));
-    const matches = ({ stop }) =>
-      matchesQuery(this.query, [stop.recipient.name, stop.envelope_code, stop.dossier_code, stop.address?.full ?? ""]);
+    const matches = (door) => door.items.some(({ stop }) =>
+      matchesQuery(this.query, [stop.recipient.name, stop.envelope_code, stop.dossier_code, stop.address?.full ?? ""]));
     const searching = Boolean(this.query.trim());
     const leftShown = left.filter(matches);
     const finishedShown = finished.filter(matches);
     const total = left.length + finished.length;
     this.empty.hidden = leftShown.length > 0 || (searching && finishedShown.length > 0);
     this.empty.textContent = !total ? t("no_run") : searching ? t("no_match") : t("none_left");
-    fill(this.list, leftShown.map((x) => this.item(x)));
-    fill(this.finishedList, finishedShown.map((x) => this.item(x)));
-    this.finishedTitle.textContent = t("finished_n", { n: finishedShown.length });
+    // Moving a door is for the whole list: not while a search shows only some of it.
+    fill(this.list, leftShown.map((door, i) => this.doorItem(door, searching ? null : this.moves(leftShown, i))));
+    fill(this.finishedList, finishedShown.map((door) => this.doorItem(door, null)));
+    const envelopes = finishedShown.reduce((n, door) => n + door.items.length, 0);
+    this.finishedTitle.textContent = t("finished_n", { n: envelopes });
     this.finished.hidden = finishedShown.length === 0;
     // A search looks through the finished stops too, unfolding them while it finds some.
     this.finished.open = searching ? finishedShown.length > 0 : this.showFinished;
   }
 
-  item({ stop, status }) {
+  /** Whether the i-th door of `doors` may go up or down: among the doors of its run in that list. */
+  moves(doors, i) {
+    if (!this.onMove) return null;
+    const door = doors[i];
+    const sameRun = (other) => other && other.runId === door.runId;
+    return { up: sameRun(doors[i - 1]), down: sameRun(doors[i + 1]) };
+  }
+
+  /** Big "up" and "down" buttons for one thumb (at the right, where it rests). */
+  moveButtons(door, moves) {
+    if (!moves || (!moves.up && !moves.down)) return null;
+    const name = door.items[0].stop.recipient.name;
+    const button = (step, enabled) => h("button", {
+      class: "btn btn-big btn-move", type: "button", testid: step < 0 ? "door-up" : "door-down",
+      disabled: !enabled, "aria-label": t(step < 0 ? "move_up_label" : "move_down_label", { name }),
+      onclick: () => this.onMove(door.runId, door.key, step),
+    }, t(step < 0 ? "move_up" : "move_down"));
+    return h("div", { class: "door-moves", role: "group", "aria-label": t("move_group") },
+      button(-1, moves.up), button(1, moves.down));
+  }
+
+  /** One door: an envelope's card as before, or several cards under the door's heading. */
+  doorItem(door, moves) {
+    const first = door.items[0].stop;
+    if (door.items.length === 1) {
+      const li = this.item(door.items[0], door.number, this.moveButtons(door, moves));
+      li.dataset.door = door.key;
+      return li;
+    }
+    return h("li", { class: `door door-multi${door.finished ? " door-finished" : ""}`, testid: `door-${door.key}`,
+      "data-door": door.key },
+      h("div", { class: "door-head" },
+        h("strong", { class: "door-name", testid: "door-name" }, `${door.number}. ${first.recipient.name}`),
+        h("span", { class: "badge badge-door", testid: "door-count", "data-count": door.items.length },
+          t("door_envelopes", { n: door.items.length }))),
+      h("div", { class: "addr", testid: "door-address" }, first.address?.full ?? ""),
+      first.recipient.phone ? h("div", { class: "muted" }, `☎ ${first.recipient.phone}`) : null,
+      this.moveButtons(door, moves),
+      h("div", { class: "actions" }, callLink(first), directionsLink(first)),
+      h("ol", { class: "door-stops", testid: "door-stops" },
+        door.items.map((item) => this.item(item, null, null, { inDoor: true }))),
+    );
+  }
+
+  /** An envelope's card: numbered with its door alone, or under its door's heading. */
+  item({ stop, status }, number, moveButtons = null, { inDoor = false } = {}) {
+    const title = inDoor
+      ? h("strong", { class: "envelope-name" }, stop.result_type_label)
+      : h("strong", { class: "stop-name" }, `${number}. ${stop.recipient.name}`);
     return h("li", { class: `stop stop-${status.status}`, testid: `stop-${stop.envelope_code}`, "data-stop-id": stop.stop_id },
-      h("div", { class: "stop-head" },
-        h("strong", { class: "stop-name" }, `${stop.position}. ${stop.recipient.name}`),
-        statusBadge(status)),
-      stopFacts(stop, status, this.runData),
+      h("div", { class: "stop-head" }, title, statusBadge(status)),
+      stopFacts(stop, status, this.runData, { inDoor }),
       rejectedNote(status.rejected, this.rejectedActions),
+      moveButtons,
       h("div", { class: "actions" },
-        callLink(stop),
-        directionsLink(stop),
+        inDoor ? null : callLink(stop),
+        inDoor ? null : directionsLink(stop),
         h("button", { class: "btn btn-big", type: "button", testid: "stop-open", onclick: () => this.onOpenStop(stop) }, t("details"))),
     );
   }

@@ -85,16 +85,20 @@ export function rejectedNote(entry, { onRetry = null, onDismiss = null } = {}) {
 /**
  * Address, result type and code, then what the stop still needs (fees to collect, who may take
  * it, the attempt's number) or, once finished, what happened (collected, the failure and what
- * comes next). runData: for the policy's settings and the failure reasons' words.
+ * comes next). runData: for the policy's settings and the failure reasons' words; inDoor: the
+ * card sits under its door's heading, which shows the address and the phone.
  */
-export function stopFacts(stop, status, runData = null) {
+export function stopFacts(stop, status, runData = null, { inDoor = false } = {}) {
   const settings = runData?.settings ?? {};
   const max = settings.max_home_attempts;
-  const lines = [
-    h("div", { class: "addr", testid: "stop-address" }, stop.address?.full ?? ""),
-    h("div", { class: "muted" }, `${stop.result_type_label} · `, h("code", { testid: "stop-code" }, stop.envelope_code)),
-    stop.recipient.phone ? h("div", { class: "muted" }, `☎ ${stop.recipient.phone}`) : null,
-  ];
+  // In a door of several envelopes the door's heading shows the address and the phone once.
+  const lines = inDoor
+    ? [h("div", { class: "muted" }, h("code", { testid: "stop-code" }, stop.envelope_code))]
+    : [
+        h("div", { class: "addr", testid: "stop-address" }, stop.address?.full ?? ""),
+        h("div", { class: "muted" }, `${stop.result_type_label} · `, h("code", { testid: "stop-code" }, stop.envelope_code)),
+        stop.recipient.phone ? h("div", { class: "muted" }, `☎ ${stop.recipient.phone}`) : null,
+      ];
   if (status.status === "delivered") {
     if (status.collectedVnd > 0) {
       lines.push(h("div", { testid: "stop-fees", "data-kind": "collected" }, `${t("collected")}: `, h("strong", {}, formatVnd(status.collectedVnd))));
