@@ -3,10 +3,10 @@
 In the morning eight envelopes of the police's agency are announced for the office and not yet
 there, and one of another office's is in the courier's box by mistake; no runs exist. The
 supervisor receives the batch at the counter (the scanner types each code and Enter), the stray
-envelope refused, and prints the record; plans two runs from the pool; watches them live while a
-postman, on a phone in another browser, records a failure at one door and, at another, a
-delivery to a holder with only a passport (a weak identity match the postman confirms); the
-change appears on the live page by itself. The supervisor opens the exception, sees its proof and
+envelope refused, and prints the record; plans two runs from the pool (shared automatically, one
+door moved by hand); watches them live while a postman, on a phone in another browser, records a
+delivery to a holder with only a passport (a weak identity match the postman confirms) at one
+door and a failure (nobody home) at the next; each change appears on the live page by itself. The supervisor opens the exception, sees its proof and
 resolves it with a note. An administrator then deactivates the postman: the phone's next call and
 the log-in page refuse him.
 """
@@ -328,7 +328,9 @@ def test_a_supervisors_day(page: Page, open_context, live_server):
     weak, not_home, later = stops[0], stops[1], stops[2]
 
     # The first door: the code typed off the label; the holder has only a passport, so the
-    # match is weak and the postman confirms the person before handing over.
+    # match is weak and the postman confirms the person before handing over. (The delivery comes
+    # first because its proof is inspected below: the app takes a GPS fix up to 30 s old, so an
+    # attempt a few seconds after another carries the earlier door's position.)
     at_the_door(phone, weak)
     app.get_by_test_id("code-input").fill(weak["envelope_code"])
     app.get_by_test_id("code-submit").click()
