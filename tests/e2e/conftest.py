@@ -55,6 +55,8 @@ CHROMIUM_ARGS = (
     "--disable-sync",
 )
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
+# The browser's own pages, never the network: its PDF viewer loads from these.
+BROWSER_SCHEMES = frozenset({"chrome", "chrome-extension"})
 # A phone of the kind postmen carry: for `@pytest.mark.browser_context_args(**PHONE)`.
 PHONE = {
     "viewport": {"width": 360, "height": 740},
@@ -100,8 +102,14 @@ class LiveServer:
 
 
 @contextmanager
-def serve_demo(database_url: str, **overrides) -> Iterator[LiveServer]:
-    """Build the app on `database_url`, seed today's demo, serve it; drop everything afterwards."""
+def serve_demo(
+    database_url: str, seed: Callable[..., object] | None = seed_day, **overrides
+) -> Iterator[LiveServer]:
+    """Build the app on `database_url`, seed today's demo, serve it; drop everything afterwards.
+
+    The office, staff and agencies are always there (`seed_base`); `seed(config, office, now)`
+    adds the day (default: the demo's day, received and planned, some attempted; None: nothing).
+    """
     app = make_test_app(database_url, WTF_CSRF_ENABLED=True, **overrides)
     config = app.config["TRAO_CONFIG"]
     with app.app_context():
@@ -109,7 +117,8 @@ def serve_demo(database_url: str, **overrides) -> Iterator[LiveServer]:
         db.create_all()
         now = clock.now()
         office = seed_base(config, now)
-        seed_day(config, office, now)
+        if seed is not None:
+            seed(config, office, now)
         db.session.commit()
         db.session.remove()
 
@@ -174,14 +183,16 @@ def browser_context_args(browser_context_args: dict) -> dict:
 
 
 class OffsiteGuard:
-    """Aborts and remembers every request to a host other than the test server."""
+    """Aborts and remembers every request to a host other than the test server (the browser's
+    own chrome:// and chrome-extension:// pages, such as its PDF viewer, go through)."""
 
     def __init__(self) -> None:
         self.blocked: list[str] = []
 
     def __call__(self, route: Route) -> None:
         url = route.request.url
-        if urlsplit(url).hostname in LOCAL_HOSTS:
+        parts = urlsplit(url)
+        if parts.hostname in LOCAL_HOSTS or parts.scheme in BROWSER_SCHEMES:
             route.fallback()
         else:
             self.blocked.append(url)
