@@ -9,18 +9,19 @@ export class PositionLine {
     this.value = null;
   }
 
-  async locate() {
+  /** `fresh`: a new fix, never one the phone already held (the postman asked again). */
+  async locate({ fresh = false } = {}) {
     this.value = null;
     this.done = false;
     fill(this.root, h("span", { class: "spinner", "aria-hidden": "true" }), t("locating"));
     this.root.dataset.state = "locating";
-    const { position, reason } = await currentPosition();
+    const { position, reason } = await currentPosition(fresh ? { maxAge: 0 } : {});
     this.value = position;
     this.done = true;
     this.root.dataset.state = position ? "ok" : reason;
     fill(this.root,
       position ? t("position_ok", { m: Math.round(position.accuracy_m) }) : t(`position_${reason}`),
       " ",
-      h("button", { class: "btn btn-small", type: "button", testid: "position-retry", onclick: () => this.locate() }, t("relocate")));
+      h("button", { class: "btn btn-small", type: "button", testid: "position-retry", onclick: () => this.locate({ fresh: true }) }, t("relocate")));
   }
 }
