@@ -13,7 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import Integer, String, bindparam, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -178,11 +179,12 @@ def _write_at_once(connection, attempt: dict, files: Sequence[dict], change: Sta
     end, so the files may point at the attempt inserted beside them. The state is guarded by
     the envelope's version as UPDATE_STATE always is: no row updated is a lost race."""
     params = {f"a_{name}": value for name, value in attempt.items()}
-    for i, row in enumerate(files):
-        params.update({f"f{i}_{name}": row[name] for name in _FILE_COLUMNS})
+    # The files as one array per column (unnested in the statement): one shape for any count.
+    params["f_attempt_id"] = attempt["id"]
+    params.update({f"f_{name}": [row[name] for row in files] for name in _FILE_ARRAYS})
     params.update(change.update_params())
     params.update({f"e_{name}": value for name, value in change.event.items()})
-    statement = _statement_at_once(tuple(attempt), len(files), tuple(change.event))
+    statement = _statement_at_once(tuple(attempt), tuple(change.event))
     updated, event_id = connection.execute(statement, params).one()
     if updated != 1:
         raise StaleDataError(f"envelope {change.envelope.id} was changed by another transaction")
@@ -191,13 +193,22 @@ def _write_at_once(connection, attempt: dict, files: Sequence[dict], change: Sta
 
 
 _ATTEMPT_DEFAULTS = {c.key: c.default for c in DeliveryAttempt.__table__.c if c.default is not None}
-_FILE_COLUMNS = ("attempt_id", "kind", "sha256", "content_type", "size_bytes", "width", "height")
+_FILE_ARRAYS = {
+    "kind": ARRAY(String),
+    "sha256": ARRAY(String),
+    "content_type": ARRAY(String),
+    "size_bytes": ARRAY(Integer),
+    "width": ARRAY(Integer),
+    "height": ARRAY(Integer),
+}
 _AT_ONCE: dict[tuple, Any] = {}
 
 
-def _statement_at_once(attempt_columns: tuple, file_count: int, event_columns: tuple):
-    """The statement of _write_at_once for this shape of row, built once per shape."""
-    key = (attempt_columns, file_count, event_columns)
+def _statement_at_once(attempt_columns: tuple, event_columns: tuple):
+    """The statement of _write_at_once for these columns, built once (and so compiled once:
+    SQLAlchemy caches the compiled form of a statement it can key, which a multi-row VALUES is
+    not)."""
+    key = (attempt_columns, event_columns)
     statement = _AT_ONCE.get(key)
     if statement is not None:
         return statement
@@ -206,20 +217,22 @@ def _statement_at_once(attempt_columns: tuple, file_count: int, event_columns: t
         ProofFile.__table__,
         Event.__table__,
     )
-    ctes = [
+    new_attempt = (
         insert(attempts)
         .values({name: bindparam(f"a_{name}") for name in attempt_columns})
         .cte("new_attempt")
-    ]
-    if file_count:
-        rows = [
-            {
-                name: bindparam(f"f{i}_{name}", type_=proof_files.c[name].type)
-                for name in _FILE_COLUMNS
-            }
-            for i in range(file_count)
-        ]
-        ctes.append(insert(proof_files).values(rows).cte("new_files"))
+    )
+    new_files = (
+        insert(proof_files)
+        .from_select(
+            ["attempt_id", *_FILE_ARRAYS],
+            select(
+                bindparam("f_attempt_id", type_=String),
+                *(func.unnest(bindparam(f"f_{name}", type_=t)) for name, t in _FILE_ARRAYS.items()),
+            ),
+        )
+        .cte("new_files")
+    )
     state = UPDATE_STATE.returning(UPDATE_STATE.table.c.id).cte("new_state")
     event = (
         insert(events)
@@ -230,7 +243,7 @@ def _statement_at_once(attempt_columns: tuple, file_count: int, event_columns: t
     statement = select(
         select(func.count()).select_from(state).scalar_subquery(),
         select(event.c.id).scalar_subquery(),
-    ).add_cte(*ctes)
+    ).add_cte(new_attempt, new_files)
     _AT_ONCE[key] = statement
     return statement
 
