@@ -50,6 +50,7 @@ TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 HOLDER_NAME, HOLDER_ID = "Nguyễn Văn An", "020090123456"
 PASSWORD = "bench-password-1234"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+USER_AGENT = "Mozilla/5.0 (Linux; Android 12) trao-bench"
 WRK_SCRIPT = r"""
 local bodies, index, path, headers = nil, {}, nil, nil
 local n = 0
@@ -60,7 +61,8 @@ function init(args)
     index[#index + 1] = {tonumber(offset), tonumber(length)}
   end
   path = args[3]
-  headers = {["Content-Type"] = "multipart/form-data; boundary=" .. args[4]}
+  headers = {["Content-Type"] = "multipart/form-data; boundary=" .. args[4],
+             ["User-Agent"] = args[7]}
   if args[5] ~= "" then headers["Cookie"] = args[5] end
   if args[6] ~= "" then headers["X-CSRFToken"] = args[6] end
 end
@@ -413,6 +415,9 @@ def log_in(url: str, username: str) -> tuple[str, str]:
     """The session cookie header and a CSRF token for the postman, through the real form."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    # The phone logs in and sends its attempts with one browser's User-Agent; so does the bench
+    # (Flask-Login ties the session to it: another one marks the session changed every time).
+    opener.addheaders = [("User-Agent", USER_AGENT)]
     page = opener.open(url + "/login").read().decode()
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     form = urllib.parse.urlencode({"username": username, "password": PASSWORD, "csrf_token": token})
@@ -501,6 +506,7 @@ def drive(
         boundary,
         cookie,
         csrf,
+        USER_AGENT,
     ]
     spies = [
         subprocess.Popen(
