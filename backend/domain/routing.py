@@ -168,6 +168,8 @@ SPLIT_SECONDS_MAX = 2.0
 # PyVRP's late-acceptance memory: its default (300 iterations) suits minutes of search; in a
 # second or two a shorter one settles better (bench/routing.py, RESULTS.md).
 SPLIT_HISTORY = 50
+# Where the giant tour is cut from: this many starting points round it.
+CUT_ROTATIONS = 4
 # fast-tsp's time to polish one run's order after the search.
 POLISH_SECONDS = 0.02
 
@@ -308,7 +310,17 @@ def split_pool(
     tour = _closed_tour(exact, min(ORDER_SECONDS, budget / 10))[1:]
     order = sorted(range(len(kinds)), key=lambda kind: -kinds[kind][0])
     slots = [kind for kind in order for _ in kinds[kind][1]]
-    cut = cut_tour(exact, tour, [kinds[kind][0] for kind in slots])
+    places = [kinds[kind][0] for kind in slots]
+    cut = None
+    # The tour is a cycle: a run may go round its end through its start. A few ways round.
+    for shift in range(0, len(tour), max(1, -(-len(tour) // CUT_ROTATIONS))):
+        candidate = cut_tour(exact, tour[shift:] + tour[:shift], places)
+        if candidate is not None and (
+            cut is None
+            or sum(route_metres(exact, run) for run in candidate)
+            < sum(route_metres(exact, run) for run in cut)
+        ):
+            cut = candidate
     # PyVRP's solve(), but searching locally from our start (or a random one) before its
     # iterations: however short the budget, the runs are a local optimum from a good start.
     rng = RandomNumberGenerator(seed=seed)
