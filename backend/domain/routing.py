@@ -168,10 +168,16 @@ SPLIT_SECONDS_MAX = 2.0
 # PyVRP's late-acceptance memory: its default (300 iterations) suits minutes of search; in a
 # second or two a shorter one settles better (bench/routing.py, RESULTS.md).
 SPLIT_HISTORY = 50
+# Each stop's nearest stops the search tries moves with (PyVRP's default: 50; fewer make more
+# iterations in two seconds, bench/routing.py), and the most random moves between searches.
+SPLIT_NEIGHBOURS = 40
+SPLIT_PERTURBATIONS = 25
 # Where the giant tour is cut from: this many starting points round it.
 CUT_ROTATIONS = 4
 # fast-tsp's time to polish one run's order after the search.
 POLISH_SECONDS = 0.02
+# Kept from the budget for what follows the search besides the polish (seen: 30–60 ms).
+SPLIT_MARGIN = 0.08
 
 
 def split_seconds(count: int) -> float:
@@ -327,8 +333,8 @@ def split_pool(
     search = LocalSearch(
         data,
         rng,
-        compute_neighbours(data, NeighbourhoodParams()),
-        PerturbationManager(PerturbationParams()),
+        compute_neighbours(data, NeighbourhoodParams(num_neighbours=SPLIT_NEIGHBOURS)),
+        PerturbationManager(PerturbationParams(max_perturbations=SPLIT_PERTURBATIONS)),
     )
     for operator in OPERATORS:
         if operator.supports(data):
@@ -347,7 +353,8 @@ def split_pool(
         )
     start = search(first or Solution.make_random(data, rng), penalties.max_cost_evaluator(), True)
     polish = min(POLISH_SECONDS, budget / 50)
-    left = deadline - time.perf_counter() - polish * (postmen + 1)
+    # What is left, less the polish (fast-tsp uses all its time) and a margin for the rest.
+    left = deadline - time.perf_counter() - polish * postmen - SPLIT_MARGIN
     result = IteratedLocalSearch(
         data,
         penalties,
