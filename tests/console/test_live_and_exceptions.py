@@ -418,3 +418,19 @@ def test_the_day_s_page_counts_each_run_s_progress_in_the_database(client, day):
     row = client.get("/console").get_data(as_text=True).split(f'data-run="{run.id}"')[1]
     cells = [cell.split("<")[0] for cell in row.split("<td>")[2:6]]
     assert cells == ["3", "1", "1", "1"]
+
+
+def test_the_waiting_list_is_oldest_first_by_creation(day, factory):
+    """Ordered by created_at, which PostgreSQL sorts from the state index's few rows (by id it
+    walked the primary key through a year of delivered envelopes, bench/console_scale.py)."""
+    from backend.console.services import envelopes_in_state, receive_envelopes
+    from backend.domain.lifecycle import State
+
+    agency = factory.agency(post_office=day["run"].post_office)
+    first, second = factory.envelope(agency=agency), factory.envelope(agency=agency)
+    receive_envelopes([first, second], actor=day["supervisor"], now=NOW)
+    second.created_at = first.created_at - timedelta(days=1)  # registered earlier, a later id
+    db.session.commit()
+    office = day["run"].post_office_id
+    assert second.id > first.id
+    assert [e.id for e in envelopes_in_state(office, [State.at_office])] == [second.id, first.id]
