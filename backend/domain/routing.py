@@ -351,7 +351,8 @@ def split_pool(
                 if run
             ],
         )
-    start = search(first or Solution.make_random(data, rng), penalties.max_cost_evaluator(), True)
+    start = first if first is not None else Solution.make_random(data, rng)
+    start = search(start, penalties.max_cost_evaluator(), exhaustive=True)
     polish = min(POLISH_SECONDS, budget / 50)
     # What is left, less the polish (fast-tsp uses all its time) and a margin for the rest.
     left = deadline - time.perf_counter() - polish * postmen - SPLIT_MARGIN
