@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, literal, literal_column, or_, select
 from sqlalchemy.orm import aliased
 
 from backend.delivery.refusals import REFUSAL_EVENT
@@ -27,7 +27,7 @@ from backend.domain.review import ReviewFlag
 from backend.envelopes.services import record_office_event
 from backend.errors import Conflict, Invalid, NotFound
 from backend.extensions import db
-from backend.models import DeliveryAttempt, Dossier, Envelope, Event, User
+from backend.models import DeliveryAttempt, DeliveryRun, Dossier, Envelope, Event, User
 from backend.validation import INT32_MAX
 
 RESOLVE_EVENT = "exception.resolve"
@@ -107,22 +107,56 @@ def exception_queue(
     return open_items[:limit]
 
 
-def _attempt_exceptions(office_id, since, envelope_id, limit) -> list[OfficeException]:
+# A phone may sync an attempt days after its run: the office's attempts of the last `days`
+# days are looked for on its runs of this many days more (the queue reads them through the
+# runs: an office's slice of a province's attempts, bench/console_scale.py).
+SYNC_GRACE_DAYS = 30
+
+
+def _attempt_exceptions(
+    office_id, since, envelope_id, limit, *, open_only: bool = True
+) -> list[OfficeException]:
+    resolution = aliased(Event)
+    resolved = (
+        select(resolution.id)
+        .where(
+            resolution.envelope_id == DeliveryAttempt.envelope_id,
+            resolution.kind == RESOLVE_EVENT,
+            resolution.data["subject"].as_string() == literal("attempt:") + DeliveryAttempt.id,
+        )
+        .exists()
+    )
     stmt = (
         select(DeliveryAttempt, Envelope.code, User.full_name)
         .join(Envelope, DeliveryAttempt.envelope_id == Envelope.id)
         .join(Dossier, Envelope.dossier_id == Dossier.id)
         .join(User, DeliveryAttempt.postman_id == User.id)
-        .where(or_(DeliveryAttempt.outcome == "failed", DeliveryAttempt.needs_review.is_(True)))
+        # The same condition as the partial index ix_attempt_exception_run (migration 0008c).
+        # (literal, not a parameter: a generic plan could not prove the index's condition)
+        .where(
+            or_(
+                DeliveryAttempt.outcome == literal_column("'failed'"),
+                DeliveryAttempt.needs_review.is_(True),
+            )
+        )
         .order_by(DeliveryAttempt.received_at.desc())
         .limit(limit)
     )
+    if open_only:
+        # Resolved ones left out here, so that the limit counts open ones only.
+        stmt = stmt.where(~resolved)
     if envelope_id is not None:
         stmt = stmt.where(DeliveryAttempt.envelope_id == envelope_id)
     else:
         stmt = stmt.where(DeliveryAttempt.received_at >= since)
     if office_id is not None:
         stmt = stmt.where(Dossier.post_office_id == office_id)
+        if envelope_id is None:
+            runs = select(DeliveryRun.id).where(
+                DeliveryRun.post_office_id == office_id,
+                DeliveryRun.run_date >= (since - timedelta(days=SYNC_GRACE_DAYS)).date(),
+            )
+            stmt = stmt.where(DeliveryAttempt.run_id.in_(runs))
     items = []
     for attempt, code, postman_name in db.session.execute(stmt):
         kinds = [ExceptionKind.failed_attempt] if attempt.outcome == "failed" else []
@@ -276,7 +310,7 @@ def _open_subject(
     if match.group(1):
         attempt = db.session.get(DeliveryAttempt, match.group(2).lower())
         candidates = (
-            _attempt_exceptions(office_id, since, attempt.envelope_id, QUEUE_LIMIT)
+            _attempt_exceptions(office_id, since, attempt.envelope_id, QUEUE_LIMIT, open_only=False)
             if attempt
             else []
         )

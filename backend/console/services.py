@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from backend.delivery.proof_files import DERIVATIVE_KINDS, display_copy
+from backend.delivery.services import DONE_STATES, FAILED_STATES, RunProgress
 from backend.domain.envelope_qr import sign_envelope_qr
 from backend.domain.lifecycle import FINAL_STATES, Action, State
 from backend.domain.policy import DEFAULT_POLICY, DeliveryPolicy
@@ -78,20 +79,41 @@ def plan_run(
     return run
 
 
-def office_runs(office_id: int | None, day: date) -> list[DeliveryRun]:
-    """The runs of a day at one office (or all offices), with what their progress needs."""
+def office_runs(office_id: int | None, day: date) -> list[tuple[DeliveryRun, RunProgress]]:
+    """The runs of a day at one office (or all offices), each with its progress.
+
+    The progress is counted in the database (stops by their envelope's state), not from every
+    stop and envelope loaded: an administrator's day is every office's runs, thousands of stops
+    (bench/console_scale.py)."""
     stmt = (
         select(DeliveryRun)
         .where(DeliveryRun.run_date == day)
-        .options(
-            selectinload(DeliveryRun.postman),
-            selectinload(DeliveryRun.stops).selectinload(RunStop.envelope),
-        )
+        .options(selectinload(DeliveryRun.postman))
         .order_by(DeliveryRun.postman_id, DeliveryRun.id)
     )
     if office_id is not None:
         stmt = stmt.where(DeliveryRun.post_office_id == office_id)
-    return list(db.session.execute(stmt).scalars())
+    runs = list(db.session.execute(stmt).scalars())
+    counts: dict[int, dict[str, int]] = {run.id: {} for run in runs}
+    if runs:
+        rows = db.session.execute(
+            select(RunStop.run_id, Envelope._state, func.count())
+            .join(Envelope, RunStop.envelope_id == Envelope.id)
+            .where(RunStop.run_id.in_(list(counts)))
+            .group_by(RunStop.run_id, Envelope._state)
+        )
+        for run_id, state, n in rows:
+            counts[run_id][state] = n
+    return [(run, _progress(counts[run.id])) for run in runs]
+
+
+def _progress(by_state: dict[str, int]) -> RunProgress:
+    """A run's progress from its stops counted by state, as run_progress counts them."""
+    return RunProgress(
+        total=sum(by_state.values()),
+        delivered=sum(by_state.get(state.value, 0) for state in DONE_STATES),
+        failed=sum(by_state.get(state.value, 0) for state in FAILED_STATES),
+    )
 
 
 # The states where work is still to do: the day's page counts these. An envelope's story ends
@@ -106,12 +128,11 @@ def envelope_counts(office_id: int | None) -> dict[str, int]:
     history (bench/console_scale.py: a full count took 0.5 s at a million envelopes)."""
     stmt = (
         select(Envelope._state, func.count())
-        .join(Envelope.dossier)
         .where(Envelope._state.in_([state.value for state in OPEN_STATES]))
         .group_by(Envelope._state)
     )
-    if office_id is not None:
-        stmt = stmt.where(Dossier.post_office_id == office_id)
+    if office_id is not None:  # every office's: no dossier to read
+        stmt = stmt.join(Envelope.dossier).where(Dossier.post_office_id == office_id)
     counts = {state.value: 0 for state in OPEN_STATES}
     counts.update({state: n for state, n in db.session.execute(stmt)})
     return counts
@@ -143,7 +164,10 @@ def envelopes_in_state(
         .join(Envelope.dossier)
         .where(Envelope._state.in_([s.value for s in states]))
         .options(selectinload(Envelope.dossier))
-        .order_by(Envelope.id)
+        # By creation, not id: ordered by id PostgreSQL walks the primary key from the oldest
+        # envelope, through a year of delivered ones (a million, bench/console_scale.py),
+        # where the state index holds the few waiting ones to sort.
+        .order_by(Envelope.created_at, Envelope.id)
         .limit(limit)
     )
     if office_id is not None:

@@ -23,7 +23,6 @@ from backend.console.services import (
     stored_bytes,
 )
 from backend.delivery.proof_files import ProofSettings
-from backend.delivery.services import run_progress
 from backend.domain.codes import validate_envelope_code
 from backend.domain.lifecycle import State
 from backend.errors import Invalid, NotFound
@@ -53,7 +52,7 @@ def home():
     return render_template(
         "console/home.html",
         day=day,
-        runs=[(run, run_progress(run)) for run in runs],
+        runs=runs,
         counts=envelope_counts(scope),
         waiting=envelopes_in_state(scope, WAITING_STATES, limit=WAITING_LIST_LIMIT),
     )

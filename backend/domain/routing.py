@@ -10,6 +10,7 @@ same interface, named by the TRAO_DISTANCES setting (`distances_from_setting`).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
@@ -92,6 +93,36 @@ def distances_from_setting(value: str) -> Distances:
 _TSP_MAX = 2**16 - 1
 # Enough for fast-tsp to settle at 150 stops on this project's 2-core machine (bench/routing.py).
 ORDER_SECONDS = 0.08
+# fast-tsp solves up to 20 nodes exactly, which takes it 0.3–1.3 s from 18 nodes (whatever the
+# budget); 17 take under 10 ms. A tour of 18 to 20 nodes is padded to 21 so that its heuristic
+# runs instead (the same tours, bench/routing.py; the pad is a copy of a stop, see _closed_tour).
+_EXACT_FAST = 17
+_HEURISTIC_FROM = 21
+
+
+def _closed_tour(metres: np.ndarray, seconds: float) -> list[int]:
+    """A short closed tour through every node of a square matrix of metres, starting at node 0
+    (fast-tsp on the symmetric mean, in 16-bit units)."""
+    count = len(metres)
+    if count <= 3:
+        return list(range(count))
+    metres = (metres + metres.T) / 2  # one-way streets: the solver wants symmetric distances
+    unit = max(1.0, math.ceil(float(metres.max()) / _TSP_MAX))
+    matrix = np.rint(metres / unit).astype(np.int64)
+    padded = _EXACT_FAST < count < _HEURISTIC_FROM
+    if padded:
+        # Copies of the last node, at no distance from it: a tour that visits them beside it is
+        # the same tour; one that visits them elsewhere is no shorter (triangle inequality).
+        extra = _HEURISTIC_FROM - count
+        index = np.r_[np.arange(count), np.full(extra, count - 1)]
+        matrix = matrix[np.ix_(index, index)]
+    import fast_tsp
+
+    tour = fast_tsp.find_tour(matrix, seconds)
+    if padded:
+        tour = [node for node in tour if node < count]
+    start = tour.index(0)
+    return tour[start:] + tour[:start]
 
 
 def order_stops(
@@ -103,22 +134,15 @@ def order_stops(
 ) -> list[int]:
     """A visiting order (indices of `points`) for one run that leaves `depot` and comes back.
 
-    The closed tour is the shortest fast-tsp finds in `seconds` (exact up to 20 points); it is
+    The closed tour is the shortest fast-tsp finds in `seconds` (exact up to 17 points); it is
     walked in the direction that starts at the nearer end.
     """
     count = len(points)
     if count < 2:
         return list(range(count))
     metres = distances.matrix([depot, *points])
-    metres = (metres + metres.T) / 2  # one-way streets: the solver wants symmetric distances
-    unit = max(1.0, math.ceil(float(metres.max()) / _TSP_MAX))
-    matrix = np.rint(metres / unit).astype(np.int64)
-    import fast_tsp
-
-    tour = fast_tsp.find_tour(matrix, seconds)
-    start = tour.index(0)
-    tour = tour[start:] + tour[:start]
-    if matrix[0, tour[-1]] < matrix[0, tour[1]]:
+    tour = _closed_tour(metres, seconds)
+    if metres[0, tour[-1]] + metres[tour[-1], 0] < metres[0, tour[1]] + metres[tour[1], 0]:
         tour = [0, *reversed(tour[1:])]
     return [node - 1 for node in tour[1:]]
 
@@ -138,15 +162,85 @@ class PoolTooLarge(ValueError):
     """More envelopes than the postmen can carry together."""
 
 
-# PyVRP's budget for a split: a second up to 150 stops (within 0.5 % of its 30 s result there,
-# bench/routing.py), growing to two for 300 and more.
+# The whole budget of a split: a second up to 150 stops, growing to two for 300 and more.
 SPLIT_SECONDS = 1.0
 SPLIT_SECONDS_MAX = 2.0
+# PyVRP's late-acceptance memory: its default (300 iterations) suits minutes of search; in a
+# second or two a shorter one settles better (bench/routing.py, RESULTS.md).
+SPLIT_HISTORY = 50
+# Each stop's nearest stops the search tries moves with (PyVRP's default: 50; fewer make more
+# iterations in two seconds, bench/routing.py), and the most random moves between searches.
+SPLIT_NEIGHBOURS = 40
+SPLIT_PERTURBATIONS = 25
+# Where the giant tour is cut from: this many starting points round it.
+CUT_ROTATIONS = 4
+# fast-tsp's time to polish one run's order after the search.
+POLISH_SECONDS = 0.02
+# Kept from the budget for what follows the search besides the polish (seen: 30–60 ms).
+SPLIT_MARGIN = 0.08
 
 
 def split_seconds(count: int) -> float:
-    """The time split_pool gives PyVRP for `count` stops."""
+    """The time split_pool takes for `count` stops."""
     return min(SPLIT_SECONDS_MAX, max(SPLIT_SECONDS, count / 150))
+
+
+def route_metres(metres: np.ndarray, route: Sequence[int]) -> float:
+    """The length of a closed route of matrix nodes from node 0 (the depot) and back."""
+    path = [0, *route, 0]
+    return float(metres[path[:-1], path[1:]].sum()) if route else 0.0
+
+
+def cut_tour(
+    metres: np.ndarray, tour: Sequence[int], capacities: Sequence[int]
+) -> list[list[int]] | None:
+    """Cut a giant tour (matrix nodes, the depot left out) into consecutive runs, the k-th of at
+    most `capacities[k]` stops, so that the runs, each from the depot and back, are shortest
+    together (Prins' split, by dynamic programming). One list per capacity, in order, some
+    perhaps empty; None if the capacities cannot hold the tour."""
+    count = len(tour)
+    nodes = np.asarray(tour, dtype=np.int64)
+    along = np.concatenate([[0.0], np.cumsum(metres[nodes[:-1], nodes[1:]])])
+    out, back = metres[0, nodes], metres[nodes, 0]
+    best = np.full(count + 1, np.inf)
+    best[0] = 0.0
+    starts = []
+    for places in capacities:
+        new, start = best.copy(), np.full(count + 1, -1)
+        for end in range(1, count + 1):  # a run over tour[first:end]
+            first = np.arange(max(0, end - places), end)
+            if not len(first):
+                continue
+            cost = best[first] + out[first] + (along[end - 1] - along[first]) + back[end - 1]
+            pick = int(np.argmin(cost))
+            if cost[pick] < new[end]:
+                new[end], start[end] = cost[pick], first[pick]
+        starts.append(start)
+        best = new
+    if not np.isfinite(best[count]):
+        return None
+    runs: list[list[int]] = [[] for _ in capacities]
+    end = count
+    for k in range(len(capacities) - 1, -1, -1):
+        if starts[k][end] >= 0:
+            runs[k] = [int(node) for node in nodes[starts[k][end] : end]]
+            end = int(starts[k][end])
+    return runs if end == 0 else None
+
+
+def polish_route(metres: np.ndarray, route: Sequence[int], seconds: float) -> list[int]:
+    """The route (matrix nodes, the depot 0 left out) in fast-tsp's order when that is shorter
+    (either way round), else as it was: never longer."""
+    if len(route) < 3:
+        return list(route)
+    index = [0, *route]
+    tour = _closed_tour(metres[np.ix_(index, index)], seconds)
+    forward = [index[node] for node in tour[1:]]
+    best = list(route)
+    for candidate in (forward, forward[::-1]):
+        if route_metres(metres, candidate) < route_metres(metres, best) - 1e-6:
+            best = candidate
+    return best
 
 
 def split_pool(
@@ -162,10 +256,13 @@ def split_pool(
     """Share `points` between `postmen` runs from `depot`, each run at most its `capacity`
     (one for all, or one per postman), so that the runs are short together.
 
-    Returns one list per postman (some may be empty), each in visiting order. PyVRP's hybrid
-    genetic search, stopped after `seconds` (split_seconds by default). PoolTooLarge if the
-    capacities cannot hold them.
+    Returns one list per postman (some may be empty), each in visiting order. In `seconds`
+    (split_seconds by default): one tour through every stop (fast-tsp) cut into runs within
+    the capacities (`cut_tour`) is where PyVRP's iterated local search starts; each run of its
+    best is then put in fast-tsp's order where that is shorter (`polish_route`). PoolTooLarge
+    if the capacities cannot hold them.
     """
+    started = time.perf_counter()
     capacities = [capacity] * postmen if isinstance(capacity, int) else list(capacity)
     if postmen < 1 or len(capacities) != postmen or min(capacities) < 0:
         raise ValueError("one capacity (at least 0) for each of at least one postman")
@@ -174,10 +271,32 @@ def split_pool(
     runs: list[list[int]] = [[] for _ in range(postmen)]
     if not points:
         return runs
-    from pyvrp import Client, Depot, Location, ProblemData, VehicleType, solve
+    from pyvrp import (
+        Client,
+        Depot,
+        Location,
+        ProblemData,
+        RandomNumberGenerator,
+        Route,
+        Solution,
+        VehicleType,
+    )
+    from pyvrp.IteratedLocalSearch import IteratedLocalSearch, IteratedLocalSearchParams
+    from pyvrp.PenaltyManager import PenaltyManager, PenaltyParams
+    from pyvrp.search import (
+        OPERATORS,
+        LocalSearch,
+        NeighbourhoodParams,
+        PerturbationManager,
+        PerturbationParams,
+        compute_neighbours,
+    )
     from pyvrp.stop import MaxRuntime
 
-    metres = np.rint(distances.matrix([depot, *points])).astype(np.int64)
+    budget = split_seconds(len(points)) if seconds is None else seconds
+    deadline = started + budget
+    exact = distances.matrix([depot, *points])
+    metres = np.rint(exact).astype(np.int64)
     # One vehicle type per distinct capacity, remembering which postmen it stands for.
     by_capacity: dict[int, list[int]] = {}
     for who, places in enumerate(capacities):
@@ -193,10 +312,63 @@ def split_pool(
         distance_matrices=[metres],
         duration_matrices=[np.zeros_like(metres)],
     )
-    budget = split_seconds(len(points)) if seconds is None else seconds
-    result = solve(data, stop=MaxRuntime(budget), seed=seed, display=False)
+    # Where the search starts: the giant tour cut into runs, the largest capacities first.
+    tour = _closed_tour(exact, min(ORDER_SECONDS, budget / 10))[1:]
+    order = sorted(range(len(kinds)), key=lambda kind: -kinds[kind][0])
+    slots = [kind for kind in order for _ in kinds[kind][1]]
+    places = [kinds[kind][0] for kind in slots]
+    cut = None
+    # The tour is a cycle: a run may go round its end through its start. A few ways round.
+    for shift in range(0, len(tour), max(1, -(-len(tour) // CUT_ROTATIONS))):
+        candidate = cut_tour(exact, tour[shift:] + tour[:shift], places)
+        if candidate is not None and (
+            cut is None
+            or sum(route_metres(exact, run) for run in candidate)
+            < sum(route_metres(exact, run) for run in cut)
+        ):
+            cut = candidate
+    # PyVRP's solve(), but searching locally from our start (or a random one) before its
+    # iterations: however short the budget, the runs are a local optimum from a good start.
+    rng = RandomNumberGenerator(seed=seed)
+    search = LocalSearch(
+        data,
+        rng,
+        compute_neighbours(data, NeighbourhoodParams(num_neighbours=SPLIT_NEIGHBOURS)),
+        PerturbationManager(PerturbationParams(max_perturbations=SPLIT_PERTURBATIONS)),
+    )
+    for operator in OPERATORS:
+        if operator.supports(data):
+            search.add_operator(operator(data))
+    penalty = PenaltyParams()
+    penalties = PenaltyManager(penalty.midpoint_penalties(data), penalty)
+    first = None
+    if cut is not None:
+        first = Solution(
+            data,
+            [
+                Route(data, [node - 1 for node in run], kind)
+                for run, kind in zip(cut, slots, strict=True)
+                if run
+            ],
+        )
+    start = first if first is not None else Solution.make_random(data, rng)
+    start = search(start, penalties.max_cost_evaluator(), exhaustive=True)
+    polish = min(POLISH_SECONDS, budget / 50)
+    # What is left, less the polish (fast-tsp uses all its time) and a margin for the rest.
+    left = deadline - time.perf_counter() - polish * postmen - SPLIT_MARGIN
+    result = IteratedLocalSearch(
+        data,
+        penalties,
+        search,
+        start,
+        IteratedLocalSearchParams(history_length=SPLIT_HISTORY),
+    ).run(MaxRuntime(max(0.0, left)), collect_stats=False)
+    best = result.best
+    if not best.is_feasible() and first is not None:
+        best = first  # within the capacities by construction
     free = {kind: list(who) for kind, (_, who) in enumerate(kinds)}
-    for route in result.best.routes():
+    for route in best.routes():
         who = free[route.vehicle_type()].pop(0)
-        runs[who] = [activity.idx for activity in route if activity.is_client()]
+        nodes = [activity.idx + 1 for activity in route if activity.is_client()]
+        runs[who] = [node - 1 for node in polish_route(exact, nodes, polish)]
     return runs

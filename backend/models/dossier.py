@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    DDL,
     Boolean,
     CheckConstraint,
     Date,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -37,6 +39,14 @@ class Dossier(db.Model):
         UniqueConstraint("agency_id", "code", name="uq_dossier_agency_code"),
         CheckConstraint("postage_vnd >= 0 AND agency_fee_vnd >= 0", name="fees_not_negative"),
         Index("ix_dossier_office_promised", "post_office_id", "promised_date"),
+        # A name anywhere in the folded name (LIKE '%…%'): trigrams on PostgreSQL (0008c); on
+        # SQLite (development, tests) a plain index, unused by such a LIKE.
+        Index(
+            "ix_dossier_name_trigram",
+            "recipient_name_folded",
+            postgresql_using="gin",
+            postgresql_ops={"recipient_name_folded": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,3 +138,11 @@ class CodeSequence(db.Model):
 
     prefix: Mapped[str] = mapped_column(String(2), primary_key=True)
     next_serial: Mapped[int] = mapped_column(Integer, default=1)
+
+
+# The trigram index needs its extension where the tables are made without migrations (tests).
+event.listen(
+    Dossier.__table__,
+    "before_create",
+    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+)

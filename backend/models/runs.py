@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -81,6 +82,10 @@ class RunStop(db.Model):
     envelope: Mapped[Envelope] = relationship()
 
 
+# An attempt that is an exception (backend/console/exceptions.py queries it in these words).
+_EXCEPTION = "outcome = 'failed' OR needs_review IS true"
+
+
 class DeliveryAttempt(db.Model):
     """One attempt at the door: the proof record, immutable once accepted.
 
@@ -94,6 +99,13 @@ class DeliveryAttempt(db.Model):
         Index("ix_attempt_run", "run_id"),
         Index("ix_attempt_received", "received_at"),
         Index("ix_attempt_needs_review", "needs_review"),
+        # The exception queue's attempts, found through an office's runs (migration 0008c).
+        Index(
+            "ix_attempt_exception_run",
+            "run_id",
+            postgresql_where=text(_EXCEPTION),
+            sqlite_where=text(_EXCEPTION),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # attempt_id from the phone

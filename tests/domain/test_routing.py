@@ -138,3 +138,89 @@ def test_a_larger_pool_gets_more_time_up_to_two_seconds():
 
     assert split_seconds(40) == 1.0 and split_seconds(150) == 1.0
     assert split_seconds(240) == pytest.approx(1.6) and split_seconds(1000) == 2.0
+
+
+# --- The split's first cut and last polish -------------------------------------------------
+
+
+def _matrix(points):
+    return haversine_matrix([OFFICE, *points])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.integers(3, 45))
+def test_polishing_a_route_never_makes_it_longer(seed, count):
+    from backend.domain.routing import polish_route, route_metres
+
+    points = around(seed, count)
+    metres = _matrix(points)
+    route = list(np.random.default_rng(seed).permutation(count) + 1)  # any order at all
+    polished = polish_route(metres, route, 0.005)
+    assert sorted(polished) == sorted(route)
+    assert route_metres(metres, polished) <= route_metres(metres, route) + 1e-6
+
+
+def test_polishing_a_tangled_route_untangles_it():
+    from backend.domain.routing import polish_route, route_metres
+
+    points = around(4, 40)
+    metres = _matrix(points)
+    tangled = list(range(1, 41))  # the order they were drawn in: random
+    polished = polish_route(metres, tangled, 0.02)
+    assert route_metres(metres, polished) < 0.5 * route_metres(metres, tangled)
+
+
+def test_a_giant_tour_is_cut_where_the_runs_are_shortest_together():
+    from backend.domain.routing import cut_tour, route_metres
+
+    points = around(9, 9)
+    metres = _matrix(points)
+    tour = list(range(1, 10))
+    cut = cut_tour(metres, tour, [4, 4, 3])
+    assert [node for run in cut for node in run] == tour
+    assert all(len(run) <= places for run, places in zip(cut, [4, 4, 3], strict=True))
+
+    def total(runs):
+        return sum(route_metres(metres, run) for run in runs)
+
+    # Every way of cutting the tour into three consecutive runs within the capacities.
+    best = min(
+        total([tour[:a], tour[a:b], tour[b:]])
+        for a in range(10)
+        for b in range(a, 10)
+        if a <= 4 and b - a <= 4 and 9 - b <= 3
+    )
+    assert total(cut) == pytest.approx(best)
+    assert cut_tour(metres, tour, [4, 4]) is None  # 9 stops, 8 places
+
+
+@pytest.mark.parametrize("count", [17, 18, 19])
+def test_a_run_of_18_to_20_nodes_is_ordered_fast_and_shortest(count):
+    # fast-tsp solves up to 20 nodes exactly and slowly (0.3–1.3 s from 18): padded, it doesn't.
+    import time
+
+    import fast_tsp
+
+    points = around(count, count)
+    start = time.perf_counter()
+    order = order_stops(OFFICE, points, seconds=0.02)
+    spent = time.perf_counter() - start
+    assert sorted(order) == list(range(count))
+    metres = np.rint(_matrix(points)).astype(np.int64)
+    shortest = fast_tsp.compute_cost(fast_tsp.solve_tsp_exact(metres), metres)
+    assert tour_metres(OFFICE, points, order) <= shortest * 1.001 + count
+    assert spent < 0.25
+
+
+def test_a_split_is_never_longer_than_its_first_cut():
+    from backend.domain.routing import _closed_tour, cut_tour, route_metres
+
+    points = around(21, 120, spread=0.08)
+    metres = _matrix(points)
+    # A very short budget: the search can only improve on where it starts.
+    runs = split_pool(OFFICE, points, 3, 45, seconds=0.1)
+    assert sorted(i for run in runs for i in run) == list(range(120))
+    assert all(len(run) <= 45 for run in runs)
+    first = cut_tour(metres, _closed_tour(metres, 0.01)[1:], [45, 45, 45])
+    split = sum(route_metres(metres, [i + 1 for i in run]) for run in runs)
+    assert split <= sum(route_metres(metres, run) for run in first) * 1.01
