@@ -195,21 +195,27 @@ def test_a_giant_tour_is_cut_where_the_runs_are_shortest_together():
 
 
 @pytest.mark.parametrize("count", [17, 18, 19])
-def test_a_run_of_18_to_20_nodes_is_ordered_fast_and_shortest(count):
-    # fast-tsp solves up to 20 nodes exactly and slowly (0.3–1.3 s from 18): padded, it doesn't.
-    import time
-
+def test_a_run_of_18_to_20_nodes_is_ordered_by_the_heuristic_and_shortest(count, monkeypatch):
+    # fast-tsp solves up to 20 nodes exactly and slowly (0.3–1.3 s from 18, bench/routing.py):
+    # padded to 21, its heuristic runs instead. The time is the bench's to measure; this test
+    # checks the solver is given a matrix past the exact one's reach, and the tour is shortest.
     import fast_tsp
 
+    sizes = []
+    find_tour = fast_tsp.find_tour
+
+    def spy(matrix, seconds):
+        sizes.append(len(matrix))
+        return find_tour(matrix, seconds)
+
+    monkeypatch.setattr(fast_tsp, "find_tour", spy)
     points = around(count, count)
-    start = time.perf_counter()
     order = order_stops(OFFICE, points, seconds=0.02)
-    spent = time.perf_counter() - start
     assert sorted(order) == list(range(count))
+    assert sizes and all(size > 20 for size in sizes)
     metres = np.rint(_matrix(points)).astype(np.int64)
     shortest = fast_tsp.compute_cost(fast_tsp.solve_tsp_exact(metres), metres)
     assert tour_metres(OFFICE, points, order) <= shortest * 1.001 + count
-    assert spent < 0.25
 
 
 def test_a_split_is_never_longer_than_its_first_cut():

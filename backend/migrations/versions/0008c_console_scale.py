@@ -1,7 +1,7 @@
 """the console at a province's scale: the exception queue's attempts by run, names by trigram
 
 Revision ID: 0008c
-Revises: 0007c
+Revises: 0008b
 Create Date: 2026-12-03 12:00:00
 
 bench/console_scale.py (a year of a province: a million envelopes, 1.1 million attempts): the
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0008c'
-down_revision = '0007c'
+down_revision = '0008b'
 branch_labels = None
 depends_on = None
 
