@@ -66,6 +66,22 @@ class Person:
     latitude: float
     longitude: float
 
+    def recipient_fields(self) -> dict:
+        """A dossier's fields for this person as applicant and recipient, at home."""
+        return {
+            "applicant_name": self.full_name,
+            "recipient_name": self.full_name,
+            "recipient_phone": self.phone,
+            "address_line": self.address_line,
+            "hamlet": self.hamlet,
+            "commune_code": self.ward_code,
+            "commune_name": self.ward_name,
+            "province_code": PROVINCE_CODE,
+            "province_name": province_name(),
+            "latitude": self.latitude,
+            "longitude": self.longitude,
+        }
+
 
 def province_name() -> str:
     return Province.from_code(PROVINCE_CODE).name

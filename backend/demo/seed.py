@@ -19,7 +19,7 @@ from backend.clock import local_date
 from backend.config import Config
 from backend.console.services import plan_run, receive_envelopes
 from backend.delivery.receiving import record_attempt
-from backend.demo.people import PROVINCE_CODE, Person, make_person, province_name
+from backend.demo.people import PROVINCE_CODE, Person, make_person
 from backend.domain.identity import check_identity
 from backend.domain.idnum import hash_id_number, last4
 from backend.domain.lifecycle import Action
@@ -257,17 +257,7 @@ def _register(config, agencies, rng: random.Random, day: date, n: int, now: date
         "procedure_name": procedure.name,
         "result_type": procedure.result_type.value,
         "holder_only": procedure.holder_only,
-        "applicant_name": person.full_name,
-        "recipient_name": person.full_name,
-        "recipient_phone": person.phone,
-        "address_line": person.address_line,
-        "hamlet": person.hamlet,
-        "commune_code": person.ward_code,
-        "commune_name": person.ward_name,
-        "province_code": PROVINCE_CODE,
-        "province_name": province_name(),
-        "latitude": person.latitude,
-        "longitude": person.longitude,
+        **person.recipient_fields(),
         "postage_vnd": postage,
         "agency_fee_vnd": agency_fee,
         "promised_date": day + timedelta(days=1),

@@ -29,7 +29,6 @@ from backend import clock
 from backend.agency_api.services import register_dossier
 from backend.config import Config
 from backend.console.records import MARGIN
-from backend.demo.people import PROVINCE_CODE, province_name
 from backend.demo.seed import demo_person
 from backend.domain.envelope_qr import sign_envelope_qr
 from backend.extensions import db
@@ -71,17 +70,7 @@ def _dossier_fields(code: str, day) -> tuple[dict, str]:
         "procedure_code": "1.001751",
         "procedure_name": "Cấp thẻ Căn cước cho công dân từ đủ 14 tuổi",
         "result_type": "citizen_id_card",
-        "applicant_name": person.full_name,
-        "recipient_name": person.full_name,
-        "recipient_phone": person.phone,
-        "address_line": person.address_line,
-        "hamlet": person.hamlet,
-        "commune_code": person.ward_code,
-        "commune_name": person.ward_name,
-        "province_code": PROVINCE_CODE,
-        "province_name": province_name(),
-        "latitude": person.latitude,
-        "longitude": person.longitude,
+        **person.recipient_fields(),
         "postage_vnd": 0,
         "agency_fee_vnd": 0,
         "promised_date": day + timedelta(days=1),
