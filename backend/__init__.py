@@ -10,7 +10,7 @@ from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
 from backend.config import INSTANCE_DIR, PROJECT_ROOT, Config
-from backend.database import ping_when_idle
+from backend.database import keep_long_statements, ping_when_idle
 from backend.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
 from backend.security import register_security
 from backend.templating import register_template_helpers
@@ -84,6 +84,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         ping_when_idle(db.engine, app.config["TRAO_DB_IDLE_PING_SECONDS"])
+    keep_long_statements()
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "backend" / "migrations"))
     csrf.init_app(app)
     babel.init_app(

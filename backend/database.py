@@ -42,3 +42,24 @@ def ping_when_idle(engine: Engine, idle_seconds: float = DEFAULT_IDLE_SECONDS) -
         finally:
             with contextlib.suppress(Exception):  # a dead connection's cursor may not close
                 cursor.close()
+
+
+# psycopg keeps the conversion of a query's named placeholders (a regex pass over its text) for
+# queries of at most 50 parameters: it expects longer ones to be an ORM's multi-row VALUES of
+# varying size. Trao's longer statements have one shape (an attempt written at once has 55
+# parameters): converted again on every attempt, they cost 3 % of its CPU (py-spy).
+STATEMENT_PARAMS_KEPT = 128
+
+
+def keep_long_statements() -> None:
+    """Let psycopg keep the conversion of statements of up to STATEMENT_PARAMS_KEPT parameters
+    (its own cache of 128 queries, least recently used, bounds the memory)."""
+    try:
+        from psycopg import _queries
+    except ImportError:  # no psycopg: SQLite only
+        return
+    if (
+        getattr(_queries, "MAX_CACHED_STATEMENT_PARAMS", STATEMENT_PARAMS_KEPT)
+        < STATEMENT_PARAMS_KEPT
+    ):
+        _queries.MAX_CACHED_STATEMENT_PARAMS = STATEMENT_PARAMS_KEPT

@@ -4,6 +4,7 @@ lazily loaded. A statement more than listed here is an N+1 creeping in."""
 
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import event
 
 from backend.extensions import db
@@ -136,3 +137,21 @@ def test_the_statement_at_once_is_compiled_once():
         tuple(c.key for c in Event.__table__.c if c.key != "id"),
     )
     assert statement._generate_cache_key() is not None
+
+
+def test_psycopg_keeps_the_conversion_of_the_statement_at_once(app):
+    """Past its MAX_CACHED_STATEMENT_PARAMS psycopg converts a query's placeholders every time."""
+    pytest.importorskip("psycopg")
+    from psycopg import _queries
+    from sqlalchemy.dialects.postgresql import psycopg as dialect
+
+    from backend.delivery.receiving import _statement_at_once
+    from backend.models import DeliveryAttempt, Event
+
+    statement = _statement_at_once(
+        tuple(c.key for c in DeliveryAttempt.__table__.c if c.key != "derivative_sha256"),
+        tuple(c.key for c in Event.__table__.c if c.key != "id"),
+    )
+    compiled = statement.compile(dialect=dialect.dialect())
+    assert len(compiled.params) <= _queries.MAX_CACHED_STATEMENT_PARAMS
+    assert len(str(compiled)) <= _queries.MAX_CACHED_STATEMENT_LENGTH
