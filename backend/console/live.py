@@ -3,14 +3,14 @@ known position, and its stops with where they are — what the live page polls."
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
-from backend.delivery.services import DONE_STATES, FAILED_STATES
+from backend.console.services import day_runs, progress_by_state
 from backend.domain.lifecycle import State
 from backend.extensions import db
 from backend.models import DeliveryAttempt, DeliveryRun, Dossier, Envelope, RunStop, User
@@ -75,36 +75,26 @@ def live_runs(
     columns, because building a stop, an envelope and a dossier object for each of a
     province's 9,000 stops took half a second (bench/console_scale.py).
     """
-    stmt = (
-        select(DeliveryRun)
-        .where(DeliveryRun.run_date == day)
-        .options(selectinload(DeliveryRun.postman))
-        .order_by(DeliveryRun.postman_id, DeliveryRun.id)
-    )
-    if office_id is not None:
-        stmt = stmt.where(DeliveryRun.post_office_id == office_id)
-    runs = list(db.session.execute(stmt).scalars())
+    runs = day_runs(office_id, day)
     stops = _stops(office_id, day)
     traces = postman_traces([run.id for run in runs])
     live = []
     for run in runs:
         run_stops = stops.get(run.id, [])
-        delivered = sum(stop.state in DONE_STATES for stop in run_stops)
-        failed = sum(stop.state in FAILED_STATES for stop in run_stops)
-        left = len(run_stops) - delivered - failed
+        progress = progress_by_state(Counter(stop.state.value for stop in run_stops))
         trace = traces.get(run.postman_id, PostmanTrace())
         seen = last_seen_of(run.postman, trace)
         live.append(
             LiveRun(
                 run=run,
-                delivered=delivered,
-                failed=failed,
-                left=left,
-                total=len(run_stops),
+                delivered=progress.delivered,
+                failed=progress.failed,
+                left=progress.left,
+                total=progress.total,
                 stops=run_stops,
                 trace=trace,
                 last_seen=seen,
-                unseen=is_unseen(seen, left, now, unseen_after),
+                unseen=is_unseen(seen, progress.left, now, unseen_after),
             )
         )
     return live

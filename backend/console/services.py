@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 
 from flask import current_app
@@ -85,15 +85,7 @@ def office_runs(office_id: int | None, day: date) -> list[tuple[DeliveryRun, Run
     The progress is counted in the database (stops by their envelope's state), not from every
     stop and envelope loaded: an administrator's day is every office's runs, thousands of stops
     (bench/console_scale.py)."""
-    stmt = (
-        select(DeliveryRun)
-        .where(DeliveryRun.run_date == day)
-        .options(selectinload(DeliveryRun.postman))
-        .order_by(DeliveryRun.postman_id, DeliveryRun.id)
-    )
-    if office_id is not None:
-        stmt = stmt.where(DeliveryRun.post_office_id == office_id)
-    runs = list(db.session.execute(stmt).scalars())
+    runs = day_runs(office_id, day)
     counts: dict[int, dict[str, int]] = {run.id: {} for run in runs}
     if runs:
         rows = db.session.execute(
@@ -104,10 +96,23 @@ def office_runs(office_id: int | None, day: date) -> list[tuple[DeliveryRun, Run
         )
         for run_id, state, n in rows:
             counts[run_id][state] = n
-    return [(run, _progress(counts[run.id])) for run in runs]
+    return [(run, progress_by_state(counts[run.id])) for run in runs]
 
 
-def _progress(by_state: dict[str, int]) -> RunProgress:
+def day_runs(office_id: int | None, day: date) -> list[DeliveryRun]:
+    """The runs of a day at one office (or all offices), with their postmen, by postman."""
+    stmt = (
+        select(DeliveryRun)
+        .where(DeliveryRun.run_date == day)
+        .options(selectinload(DeliveryRun.postman))
+        .order_by(DeliveryRun.postman_id, DeliveryRun.id)
+    )
+    if office_id is not None:
+        stmt = stmt.where(DeliveryRun.post_office_id == office_id)
+    return list(db.session.execute(stmt).scalars())
+
+
+def progress_by_state(by_state: Mapping[str, int]) -> RunProgress:
     """A run's progress from its stops counted by state, as run_progress counts them."""
     return RunProgress(
         total=sum(by_state.values()),
