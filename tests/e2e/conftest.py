@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -39,8 +40,11 @@ from playwright.sync_api import Browser, BrowserContext, Error, Page, Playwright
 from werkzeug.serving import make_server
 
 from backend import clock
-from backend.demo.seed import DEMO_PASSWORD, seed_base, seed_day
+from backend.agency_api.services import register_dossier
+from backend.demo.people import Person
+from backend.demo.seed import DEMO_PASSWORD, demo_person, seed_base, seed_day
 from backend.extensions import db
+from backend.models import Agency, Dossier, PostOffice, Role, User
 from tests.conftest import make_test_app
 
 CHROMIUM = os.environ.get("TRAO_CHROMIUM", "/usr/bin/chromium")
@@ -310,3 +314,47 @@ def save_screenshot(page: Page, name: str, **options) -> Path:
     path = folder / f"e2e-{name}.png"
     page.screenshot(path=str(path), **options)
     return path
+
+
+# --- What several tests seed beside the demo ---------------------------------------------------
+
+
+def add_demo_postman(config, office: PostOffice, username: str, full_name: str, now) -> User:
+    """A postman of `office` who logs in with the demo password."""
+    postman = User(
+        username=username,
+        full_name=full_name,
+        role=Role.postman.value,
+        post_office=office,
+        is_demo=True,
+        created_at=now,
+    )
+    postman.set_password(DEMO_PASSWORD, method=config.PASSWORD_HASH_METHOD)
+    db.session.add(postman)
+    return postman
+
+
+def register_id_card(
+    config, agency: Agency, code: str, *, day, registered_at, person: Person | None = None
+) -> tuple[Dossier, Person]:
+    """A chip ID card for the demo person of `code` (or `person`), free of fees, promised for
+    the day after `day`, registered by `agency` at `registered_at`."""
+    person = person or demo_person(code)
+    dossier = register_dossier(
+        agency,
+        {
+            "code": code,
+            "procedure_code": "1.001751",
+            "procedure_name": "Cấp thẻ Căn cước cho công dân từ đủ 14 tuổi",
+            "result_type": "citizen_id_card",
+            **person.recipient_fields(),
+            "postage_vnd": 0,
+            "agency_fee_vnd": 0,
+            "promised_date": day + timedelta(days=1),
+        },
+        now=registered_at,
+        id_key=config.ID_HASH_KEY,
+        code_prefix=config.ENVELOPE_CODE_PREFIX,
+        recipient_id_number=person.id_number,
+    )
+    return dossier, person

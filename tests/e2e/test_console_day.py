@@ -26,10 +26,8 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from backend import clock
-from backend.agency_api.services import register_dossier
 from backend.config import Config
 from backend.console.records import MARGIN
-from backend.demo.seed import demo_person
 from backend.domain.envelope_qr import sign_envelope_qr
 from backend.extensions import db
 from backend.labels.render import load_font
@@ -45,7 +43,14 @@ from backend.models import (
     PostOffice,
     User,
 )
-from tests.e2e.conftest import PHONE, login_as, save_screenshot, serve_demo, wait_for_js
+from tests.e2e.conftest import (
+    PHONE,
+    login_as,
+    register_id_card,
+    save_screenshot,
+    serve_demo,
+    wait_for_js,
+)
 from tests.e2e.test_pwa_flow import CAMERA_ARGS, scan, sign, stop_item, synced, take_photo
 
 # The fake camera (test_pwa_flow's video file) shows each QR code the phone scans.
@@ -61,21 +66,6 @@ NOTE = "Đã gọi lại cho bà chủ hộ: người nhận đúng là chủ h�
 
 
 # --- The morning's database --------------------------------------------------------------------
-
-
-def _dossier_fields(code: str, day) -> tuple[dict, str]:
-    person = demo_person(code)
-    fields = {
-        "code": code,
-        "procedure_code": "1.001751",
-        "procedure_name": "Cấp thẻ Căn cước cho công dân từ đủ 14 tuổi",
-        "result_type": "citizen_id_card",
-        **person.recipient_fields(),
-        "postage_vnd": 0,
-        "agency_fee_vnd": 0,
-        "promised_date": day + timedelta(days=1),
-    }
-    return fields, person.id_number
 
 
 def seed_morning(config: Config, office: PostOffice, now: datetime) -> None:
@@ -105,15 +95,8 @@ def seed_morning(config: Config, office: PostOffice, now: datetime) -> None:
     db.session.flush()
     for agency, prefix, count in ((police, "NGAY", ANNOUNCED), (stray_agency, "LAC", 1)):
         for n in range(count):
-            fields, id_number = _dossier_fields(f"{prefix}-{day:%y%m%d}-{n + 1:04d}", day)
-            register_dossier(
-                agency,
-                fields,
-                now=registered_at,
-                id_key=config.ID_HASH_KEY,
-                code_prefix=config.ENVELOPE_CODE_PREFIX,
-                recipient_id_number=id_number,
-            )
+            code = f"{prefix}-{day:%y%m%d}-{n + 1:04d}"
+            register_id_card(config, agency, code, day=day, registered_at=registered_at)
 
 
 @pytest.fixture(scope="module")

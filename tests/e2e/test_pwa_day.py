@@ -26,13 +26,12 @@ from playwright.sync_api import Page, Playwright, expect
 from sqlalchemy import func, select
 
 from backend import clock
-from backend.agency_api.services import register_dossier
 from backend.console.services import plan_run, receive_envelopes
-from backend.demo.seed import DEMO_PASSWORD, OFFICE, demo_person
+from backend.demo.seed import OFFICE
 from backend.domain.envelope_qr import sign_envelope_qr
 from backend.extensions import db
-from backend.models import Agency, DeliveryAttempt, Envelope, PostOffice, ProofFile, Role, User
-from tests.e2e.conftest import login_as, serve_demo, wait_for_js
+from backend.models import Agency, DeliveryAttempt, Envelope, PostOffice, ProofFile, User
+from tests.e2e.conftest import add_demo_postman, login_as, register_id_card, serve_demo, wait_for_js
 from tests.e2e.test_pwa_flow import record_failure
 from tests.e2e.test_pwa_restart import Phone
 
@@ -57,37 +56,13 @@ def seed_long_run(app, count: int) -> dict[str, dict]:
         office = db.session.execute(select(PostOffice).filter_by(code=OFFICE["code"])).scalar_one()
         supervisor = db.session.execute(select(User).filter_by(username="giamsat")).scalar_one()
         agency = db.session.execute(select(Agency).filter_by(code="CA-LS")).scalar_one()
-        postman = User(
-            username=POSTMAN,
-            full_name="Hứa Văn Đại",
-            role=Role.postman.value,
-            post_office=office,
-            is_demo=True,
-            created_at=now,
-        )
-        postman.set_password(DEMO_PASSWORD, method=config.PASSWORD_HASH_METHOD)
-        db.session.add(postman)
+        postman = add_demo_postman(config, office, POSTMAN, "Hứa Văn Đại", now)
         day = clock.local_date(now, office.timezone)
         people, envelopes = {}, []
         for n in range(count):
             code = f"NGAY-{day:%y%m%d}-{n + 1:04d}"
-            person = demo_person(code)
-            dossier = register_dossier(
-                agency,
-                {
-                    "code": code,
-                    "procedure_code": "1.001751",
-                    "procedure_name": "Cấp thẻ Căn cước cho công dân từ đủ 14 tuổi",
-                    "result_type": "citizen_id_card",
-                    **person.recipient_fields(),
-                    "postage_vnd": 0,
-                    "agency_fee_vnd": 0,
-                    "promised_date": day + timedelta(days=1),
-                },
-                now=now - timedelta(hours=20),
-                id_key=config.ID_HASH_KEY,
-                code_prefix=config.ENVELOPE_CODE_PREFIX,
-                recipient_id_number=person.id_number,
+            dossier, person = register_id_card(
+                config, agency, code, day=day, registered_at=now - timedelta(hours=20)
             )
             envelope = dossier.envelopes[0]
             envelopes.append(envelope)

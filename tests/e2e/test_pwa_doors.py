@@ -14,13 +14,20 @@ from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import select
 
 from backend import clock
-from backend.agency_api.services import register_dossier
 from backend.console.planning import assign_envelopes, set_visit_order, visits_of
 from backend.console.services import receive_envelopes
-from backend.demo.seed import DEMO_PASSWORD, OFFICE, demo_person
+from backend.demo.seed import OFFICE, demo_person
 from backend.extensions import db
-from backend.models import Agency, DeliveryRun, PostOffice, Role, User
-from tests.e2e.conftest import PHONE, login_as, save_screenshot, serve_demo, wait_for_js
+from backend.models import Agency, DeliveryRun, PostOffice, User
+from tests.e2e.conftest import (
+    PHONE,
+    add_demo_postman,
+    login_as,
+    register_id_card,
+    save_screenshot,
+    serve_demo,
+    wait_for_js,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser_context_args(**PHONE)]
 
@@ -38,36 +45,17 @@ def seed_door_run(app) -> int:
         office = db.session.execute(select(PostOffice).filter_by(code=OFFICE["code"])).scalar_one()
         supervisor = db.session.execute(select(User).filter_by(username="giamsat")).scalar_one()
         agency = db.session.execute(select(Agency).filter_by(code="CA-LS")).scalar_one()
-        postman = User(
-            username=POSTMAN,
-            full_name="Vi Văn Nhà",
-            role=Role.postman.value,
-            post_office=office,
-            is_demo=True,
-            created_at=now,
-        )
-        postman.set_password(DEMO_PASSWORD, method=config.PASSWORD_HASH_METHOD)
-        db.session.add(postman)
+        postman = add_demo_postman(config, office, POSTMAN, "Vi Văn Nhà", now)
         day = clock.local_date(now, office.timezone)
         envelopes = []
         for code in CODES:
-            person = demo_person(CODES[0] if code == CODES[1] else code)
-            dossier = register_dossier(
+            dossier, _ = register_id_card(
+                config,
                 agency,
-                {
-                    "code": code,
-                    "procedure_code": "1.001751",
-                    "procedure_name": "Cấp thẻ Căn cước cho công dân từ đủ 14 tuổi",
-                    "result_type": "citizen_id_card",
-                    **person.recipient_fields(),
-                    "postage_vnd": 0,
-                    "agency_fee_vnd": 0,
-                    "promised_date": day + timedelta(days=1),
-                },
-                now=now - timedelta(hours=20),
-                id_key=config.ID_HASH_KEY,
-                code_prefix=config.ENVELOPE_CODE_PREFIX,
-                recipient_id_number=person.id_number,
+                code,
+                day=day,
+                registered_at=now - timedelta(hours=20),
+                person=demo_person(CODES[0] if code == CODES[1] else code),
             )
             envelopes.append(dossier.envelopes[0])
         receive_envelopes(envelopes, actor=supervisor, now=now - timedelta(hours=18))
