@@ -9,7 +9,11 @@ same interface, named by the TRAO_DISTANCES setting (`distances_from_setting`).
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import select
+import signal
 import time
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
@@ -178,6 +182,8 @@ CUT_ROTATIONS = 4
 POLISH_SECONDS = 0.02
 # Kept from the budget for what follows the search besides the polish (seen: 30–60 ms).
 SPLIT_MARGIN = 0.08
+# How long a search in a child process may overrun the time it was given before it is stopped.
+CHILD_GRACE = 1.0
 
 
 def split_seconds(count: int) -> float:
@@ -252,6 +258,7 @@ def split_pool(
     distances: Distances = HAVERSINE,
     seconds: float | None = None,
     seed: int = 0,
+    searches: int = 2,
 ) -> list[list[int]]:
     """Share `points` between `postmen` runs from `depot`, each run at most its `capacity`
     (one for all, or one per postman), so that the runs are short together.
@@ -271,27 +278,10 @@ def split_pool(
     runs: list[list[int]] = [[] for _ in range(postmen)]
     if not points:
         return runs
-    from pyvrp import (
-        Client,
-        Depot,
-        Location,
-        ProblemData,
-        RandomNumberGenerator,
-        Route,
-        Solution,
-        VehicleType,
-    )
-    from pyvrp.IteratedLocalSearch import IteratedLocalSearch, IteratedLocalSearchParams
-    from pyvrp.PenaltyManager import PenaltyManager, PenaltyParams
-    from pyvrp.search import (
-        OPERATORS,
-        LocalSearch,
-        NeighbourhoodParams,
-        PerturbationManager,
-        PerturbationParams,
-        compute_neighbours,
-    )
-    from pyvrp.stop import MaxRuntime
+    # PyVRP loaded here, before a search is forked, and only when a pool is split.
+    import pyvrp.IteratedLocalSearch  # noqa: F401
+    import pyvrp.search  # noqa: F401
+    from pyvrp import Client, Depot, Location, ProblemData, VehicleType
 
     budget = split_seconds(len(points)) if seconds is None else seconds
     deadline = started + budget
@@ -327,8 +317,53 @@ def split_pool(
             < sum(route_metres(exact, run) for run in cut)
         ):
             cut = candidate
-    # PyVRP's solve(), but searching locally from our start (or a random one) before its
-    # iterations: however short the budget, the runs are a local optimum from a good start.
+    first = None
+    if cut is not None:
+        first = [(kind, run) for run, kind in zip(cut, slots, strict=True) if run]
+    polish = min(POLISH_SECONDS, budget / 50)
+    # When the searches stop: the polish (fast-tsp uses all its time) and a margin for the rest
+    # are kept from the budget.
+    until = deadline - polish * postmen - SPLIT_MARGIN
+    # Two searches, the better kept: from the cut tour here and from a random start in a
+    # process beside this one (on a second core: which start wins depends on the pool).
+    beside = _in_child(lambda: _search(data, None, seed + 1, until)) if searches > 1 else None
+    try:
+        found = _search(data, first, seed, until)
+    finally:
+        other = beside() if beside is not None else None
+    if other is not None and (found is None or other[0] < found[0]):
+        found = other
+    # Without a feasible result, the cut tour: within the capacities by construction (and
+    # always made: the capacities hold the pool).
+    routes = found[1] if found is not None else first
+    if routes is None:
+        raise PoolTooLarge(f"{len(points)} stops could not be cut into runs")
+    free = {kind: list(who) for kind, (_, who) in enumerate(kinds)}
+    for kind, nodes in routes:
+        runs[free[kind].pop(0)] = [node - 1 for node in polish_route(exact, nodes, polish)]
+    return runs
+
+
+def _search(
+    data, start: list[tuple[int, list[int]]] | None, seed: int, until: float
+) -> tuple[int, list[tuple[int, list[int]]]] | None:
+    """PyVRP's solve(), but searching locally from `start` (runs as (vehicle type, matrix
+    nodes); None: a random start) before its iterations, which stop when the clock reads
+    `until`: however short the time, the runs are a local optimum. The best feasible result
+    as (its length, its runs in the same form), or None."""
+    from pyvrp import RandomNumberGenerator, Route, Solution
+    from pyvrp.IteratedLocalSearch import IteratedLocalSearch, IteratedLocalSearchParams
+    from pyvrp.PenaltyManager import PenaltyManager, PenaltyParams
+    from pyvrp.search import (
+        OPERATORS,
+        LocalSearch,
+        NeighbourhoodParams,
+        PerturbationManager,
+        PerturbationParams,
+        compute_neighbours,
+    )
+    from pyvrp.stop import MaxRuntime
+
     rng = RandomNumberGenerator(seed=seed)
     search = LocalSearch(
         data,
@@ -341,34 +376,76 @@ def split_pool(
             search.add_operator(operator(data))
     penalty = PenaltyParams()
     penalties = PenaltyManager(penalty.midpoint_penalties(data), penalty)
-    first = None
-    if cut is not None:
-        first = Solution(
-            data,
-            [
-                Route(data, [node - 1 for node in run], kind)
-                for run, kind in zip(cut, slots, strict=True)
-                if run
-            ],
+    if start is None:
+        solution = Solution.make_random(data, rng)
+    else:
+        solution = Solution(
+            data, [Route(data, [node - 1 for node in run], kind) for kind, run in start]
         )
-    start = first if first is not None else Solution.make_random(data, rng)
-    start = search(start, penalties.max_cost_evaluator(), exhaustive=True)
-    polish = min(POLISH_SECONDS, budget / 50)
-    # What is left, less the polish (fast-tsp uses all its time) and a margin for the rest.
-    left = deadline - time.perf_counter() - polish * postmen - SPLIT_MARGIN
-    result = IteratedLocalSearch(
-        data,
-        penalties,
-        search,
-        start,
-        IteratedLocalSearchParams(history_length=SPLIT_HISTORY),
-    ).run(MaxRuntime(max(0.0, left)), collect_stats=False)
-    best = result.best
-    if not best.is_feasible() and first is not None:
-        best = first  # within the capacities by construction
-    free = {kind: list(who) for kind, (_, who) in enumerate(kinds)}
-    for route in best.routes():
-        who = free[route.vehicle_type()].pop(0)
-        nodes = [activity.idx + 1 for activity in route if activity.is_client()]
-        runs[who] = [node - 1 for node in polish_route(exact, nodes, polish)]
-    return runs
+    solution = search(solution, penalties.max_cost_evaluator(), exhaustive=True)
+    best = (
+        IteratedLocalSearch(
+            data,
+            penalties,
+            search,
+            solution,
+            IteratedLocalSearchParams(history_length=SPLIT_HISTORY),
+        )
+        .run(MaxRuntime(max(0.0, until - time.perf_counter())), collect_stats=False)
+        .best
+    )
+    if not best.is_feasible():
+        return None
+    runs = [
+        (route.vehicle_type(), [activity.idx + 1 for activity in route if activity.is_client()])
+        for route in best.routes()
+    ]
+    return int(best.distance()), runs
+
+
+def _in_child(work: Callable[[], T]) -> Callable[[], T | None]:
+    """Start `work` in a forked process (it must return JSON: lists, numbers); the call
+    returned waits for its result, None if the process failed, overran its time by a second,
+    or could not be started (no fork on this system). The child touches nothing it shares with
+    this process (database connections, files): it computes, writes down its answer and leaves
+    through os._exit."""
+    if not hasattr(os, "fork"):
+        return lambda: None
+    read, write = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read)
+        os.close(write)
+        return lambda: None
+    if pid == 0:  # pragma: no cover - the child, measured through its answer
+        code = 1
+        try:
+            os.close(read)
+            with os.fdopen(write, "wb") as out:
+                out.write(json.dumps(work()).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+
+    def answer() -> T | None:
+        chunks = []
+        try:
+            with os.fdopen(read, "rb", buffering=0) as pipe:
+                while select.select([pipe], [], [], CHILD_GRACE)[0]:
+                    chunk = pipe.read(65536)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                else:
+                    os.kill(pid, signal.SIGKILL)
+                    chunks = []
+        finally:
+            os.waitpid(pid, 0)
+        try:
+            return json.loads(b"".join(chunks)) if chunks else None
+        except ValueError:
+            return None
+
+    return answer

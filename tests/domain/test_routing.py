@@ -2,6 +2,8 @@
 (fast-tsp), a pool split between postmen (PyVRP)."""
 
 import itertools
+import os
+import time
 
 import numpy as np
 import pytest
@@ -112,6 +114,36 @@ def test_a_pool_is_shared_within_each_postmans_capacity():
     runs = split_pool(OFFICE, points, 3, [0, 25, 20], seconds=0.3)
     assert runs[0] == [] and len(runs[1]) <= 25 and len(runs[2]) <= 20
     assert sorted(i for run in runs for i in run) == list(range(40))
+
+
+def test_a_second_search_from_a_random_start_runs_beside_the_first(monkeypatch):
+    from backend.domain import routing
+
+    real = routing._search
+    parent = os.getpid()
+
+    def only_in_the_child(data, start, seed, until):
+        # Here the search from the cut tour finds nothing feasible; the child's search does.
+        return None if os.getpid() == parent else real(data, start, seed, until)
+
+    monkeypatch.setattr(routing, "_search", only_in_the_child)
+    points = around(5, 40)
+    alone = split_pool(OFFICE, points, 3, 15, seconds=0.3, searches=1)  # the cut tour
+    both = split_pool(OFFICE, points, 3, 15, seconds=0.3)
+    assert sorted(i for run in both for i in run) == list(range(40))
+    length = lambda runs: sum(tour_metres(OFFICE, points, run) for run in runs)  # noqa: E731
+    assert length(both) < length(alone)
+
+
+def test_a_child_search_answers_or_is_given_up_on(monkeypatch):
+    from backend.domain import routing
+
+    assert routing._in_child(lambda: [1, [2, 3]])() == [1, [2, 3]]
+    assert routing._in_child(lambda: 1 / 0)() is None  # failed: its answer is None
+    monkeypatch.setattr(routing, "CHILD_GRACE", 0.2)
+    started = time.perf_counter()
+    assert routing._in_child(lambda: time.sleep(30))() is None  # overran: stopped
+    assert time.perf_counter() - started < 5
 
 
 def test_two_villages_go_to_two_postmen():
