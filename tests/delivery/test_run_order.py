@@ -129,6 +129,31 @@ def test_the_same_order_again_is_answered_the_same_and_changes_nothing(client, p
     assert rows(planned) == after
 
 
+def test_an_order_that_meets_the_supervisors_change_is_a_409_and_keeps_nothing(
+    client, planned, monkeypatch
+):
+    from sqlalchemy.exc import IntegrityError
+
+    import backend.delivery.api as api
+
+    real = api.set_door_order
+
+    def clashing(run, stop_ids):
+        # The order is written, then the supervisor's renumbering of the run wins the race.
+        real(run, stop_ids)
+        db.session.flush()
+        raise IntegrityError("UPDATE run_stop", {}, Exception("unique visit"))
+
+    monkeypatch.setattr(api, "set_door_order", clashing)
+    before = rows(planned)
+    doors = doors_of(planned)
+    response = post_order(client, planned.id, {"stop_ids": [i for d in reversed(doors) for i in d]})
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "run_busy"
+    db.session.expire_all()
+    assert rows(planned) == before
+
+
 def test_a_run_under_way_may_be_reordered_by_its_postman(client, planned):
     first_stop = db.session.get(RunStop, doors_of(planned)[0][0])
     assert post_attempt(client, failed_meta(first_stop), []).status_code == 201
