@@ -276,6 +276,9 @@ def test_a_difference_needs_a_note_and_is_recorded(client, day):
     assert 'data-difference="-6000"' in page
     assert "Thiếu 6.000 đ, anh An trả mai" in page
     assert envelopes[4].code in page.split('data-testid="record-missing"')[1]
+    # The envelope's own page tells its story, the close-out's part included.
+    story = client.get(f"/console/envelopes/{envelopes[4].code}")
+    assert story.status_code == 200 and "run.envelope_missing" in story.get_data(as_text=True)
 
 
 def test_money_that_matches_needs_no_note(client, day):
