@@ -6,6 +6,7 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 
 from backend.console import (  # noqa: E402,F401
     admin_views,
+    closeout_views,
     exceptions_views,
     live_views,
     planning_views,
