@@ -26,7 +26,7 @@ resize();
 
 // What was sent, kept until the form changes: a retry sends exactly the same body.
 let sent = null;
-const changed = () => { sent = null; };
+const changed = () => { sent = null; result.hidden = true; };
 form.addEventListener("input", changed);
 form.addEventListener("change", changed);
 pad.addEventListener("endStroke", changed);
