@@ -6,7 +6,9 @@ history shows the hand-over with its signature."""
 from __future__ import annotations
 
 import os
+import tempfile
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -20,6 +22,7 @@ from backend.envelopes.services import apply_action
 from backend.extensions import db
 from backend.models import Agency, DeliveryAttempt, Envelope, Event, PostOffice, ProofFile
 from tests.e2e.conftest import login_as, register_id_card, save_screenshot, serve_demo
+from tests.e2e.qrcam import write_qr_y4m
 
 pytestmark = [
     pytest.mark.e2e,
@@ -27,6 +30,13 @@ pytestmark = [
 ]
 
 AGENCY = "CA-LS"
+CAMERA = Path(tempfile.gettempdir()) / f"trao-counter-{os.getpid()}.y4m"
+write_qr_y4m(CAMERA, "no code yet")
+CAMERA_ARGS = (
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    f"--use-file-for-fake-video-capture={CAMERA}",
+)
 PEOPLE: dict[str, object] = {}
 
 
@@ -44,7 +54,7 @@ def seed_held(config: Config, office: PostOffice, now: datetime) -> None:
     (past its deadline of ten working days)."""
     police = db.session.execute(select(Agency).filter_by(code=AGENCY)).scalar_one()
     day = clock.local_date(now, office.timezone)
-    for name, held_days_ago in (("recent", 1), ("overdue", 30)):
+    for name, held_days_ago in (("recent", 1), ("camera", 2), ("overdue", 30)):
         held_at = now - timedelta(days=held_days_ago)
         dossier, person = register_id_card(
             config,
@@ -153,5 +163,31 @@ def test_a_held_envelope_is_collected_at_the_counter_with_an_id_check(page: Page
             select(Event).filter_by(envelope_id=envelope.id, kind="envelope.collect")
         ).one()
         assert collect.data["attempt_id"] == attempt.id
+        db.session.remove()
+    assert not live_server.errors
+
+
+@pytest.mark.parametrize("chromium_args", [CAMERA_ARGS], indirect=True)
+def test_the_tablets_camera_reads_the_label_and_the_id_card(page: Page, live_server):
+    code, person = PEOPLE["camera"]
+    login_as(page, "giamsat")
+    page.get_by_test_id("nav-counter").click()
+    write_qr_y4m(CAMERA, sign_envelope_qr(code, live_server.app.config["QR_SIGNING_KEY"]))
+    page.get_by_test_id("camera-envelope").click()
+    expect(page.get_by_test_id("collect-form")).to_be_visible(timeout=20000)
+    expect(page.get_by_test_id("counter-camera")).to_be_hidden()
+    write_qr_y4m(CAMERA, chip_qr(person))
+    page.get_by_test_id("camera-id").click()
+    expect(page.get_by_test_id("id-qr-read")).to_contain_text(person.id_number[-4:], timeout=20000)
+    expect(page.get_by_test_id("counter-camera")).to_be_hidden()
+    sign(page)
+    page.get_by_test_id("collect-submit").click()
+    expect(page.get_by_test_id("collect-done-message")).to_contain_text(code)
+    with live_server.app.app_context():
+        attempt = db.session.scalars(
+            select(DeliveryAttempt).join(Envelope).where(Envelope.code == code)
+        ).one()
+        assert attempt.id_check_method == "chip_qr" and attempt.scan_method == "qr"
+        assert attempt.number_match is True
         db.session.remove()
     assert not live_server.errors

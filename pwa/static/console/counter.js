@@ -4,6 +4,7 @@
 // second press or a retry after a lost answer finds the same record.
 import SignaturePad from "/static/vendor/signature_pad.js";
 import { padToStrokes, signatureCanvasSize } from "/static/js/attempts.js";
+import { cameraButton } from "./counter-camera.js";
 
 const form = document.getElementById("collect-form");
 const canvas = document.getElementById("signature-pad");
@@ -43,11 +44,20 @@ showMethod();
 
 // A scanner ends the ID card's QR with Enter: that is not "submit".
 const idQr = form.elements.id_qr;
+function showCard() {
+  const fields = idQr.value.split("|");
+  document.getElementById("id-qr-read").textContent = fields.length >= 6 ? `${fields[2] ?? ""} · ••••${(fields[0] ?? "").slice(-4)}` : "";
+}
 idQr.addEventListener("keydown", (event) => {
   if (event.key !== "Enter") return;
   event.preventDefault();
-  const fields = idQr.value.split("|");
-  document.getElementById("id-qr-read").textContent = fields.length >= 6 ? `${fields[2] ?? ""} · ••••${(fields[0] ?? "").slice(-4)}` : "";
+  showCard();
+});
+// Or the tablet's camera reads the card's QR.
+cameraButton(document.getElementById("camera-id"), document.querySelector("[data-testid=counter-camera]"), (text) => {
+  idQr.value = text;
+  changed();
+  showCard();
 });
 
 function say(text, ok) {
