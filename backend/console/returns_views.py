@@ -10,6 +10,8 @@ from __future__ import annotations
 from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from backend import clock
 from backend.auth.access import roles_required
@@ -24,7 +26,7 @@ from backend.console.returns import (
     start_return,
 )
 from backend.console.services import office_scope
-from backend.errors import AppError, Forbidden, Invalid, NotFound
+from backend.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from backend.extensions import db
 from backend.models import Agency, Handover, Role
 from backend.validation import INT32_MAX, one_line
@@ -108,23 +110,31 @@ def return_scan_view(handover_id: int):
     handover = handover_for_staff(handover_id, office_scope(current_user), kind=RETURN)
     text = request.form.get("code", "")[: MAX_SCAN_TEXT + 1]
     try:
-        envelope = return_scan(
-            handover,
-            text,
-            actor=current_user,
-            now=clock.now(),
-            today=_today(handover),
-            qr_key=current_app.config["QR_SIGNING_KEY"],
-            override_note=request.form.get("override_note"),
-            policy=current_app.config["DELIVERY_POLICY"],
-        )
+        try:
+            envelope = return_scan(
+                handover,
+                text,
+                actor=current_user,
+                now=clock.now(),
+                today=_today(handover),
+                qr_key=current_app.config["QR_SIGNING_KEY"],
+                override_note=request.form.get("override_note"),
+                policy=current_app.config["DELIVERY_POLICY"],
+            )
+            db.session.commit()
+        except (IntegrityError, StaleDataError):
+            # The envelope changed under the scan (another desk scanned or handed it over).
+            db.session.rollback()
+            raise Conflict(
+                _("This envelope changed at the same moment: look at it again."),
+                code="envelope_busy",
+            ) from None
     except AppError as err:
         db.session.rollback()
         if _wants_json():
             raise
         flash(err.message, "error")
         return redirect(url_for("console.return_page", handover_id=handover_id))
-    db.session.commit()
     message = _(
         "Returned %(code)s — %(name)s.", code=envelope.code, name=envelope.dossier.recipient_name
     )

@@ -186,6 +186,14 @@ def test_the_counter_finds_a_held_envelope_by_its_label_qr(client, counter):
     assert 'data-testid="collect-form"' in page and 'data-testid="holder-only"' in page
 
 
+def test_an_envelope_not_held_is_not_handed_over_at_the_counter(client, factory, counter):
+    envelope = factory.envelope(agency=counter["agency"])
+    db.session.commit()
+    found = client.get("/console/counter", query_string={"scan": envelope.code})
+    assert found.status_code == 409
+    assert client.get(f"/console/counter/{envelope.code}").status_code == 302
+
+
 def test_the_holder_collects_with_the_chip_id_card_the_proof_is_the_doors(app, client, counter):
     envelope, clerk = counter["envelope"], counter["supervisor"]
     signature, photo = png(), jpeg()

@@ -152,6 +152,20 @@ def test_a_refused_return_says_why_and_changes_nothing(app, client, factory, ret
     assert counts() == before
 
 
+def test_a_lost_race_is_a_409_and_changes_nothing(client, returns, monkeypatch):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    def lost_race(*args, **kwargs):
+        raise StaleDataError("changed by another transaction")
+
+    handover_id = start(client, returns["agency"])
+    monkeypatch.setattr("backend.console.returns.apply_action", lost_race)
+    before = counts()
+    answer = scan(client, handover_id, returns["due"][0].code)
+    assert answer.status_code == 409 and answer.json["error"]["code"] == "envelope_busy"
+    assert counts() == before
+
+
 def test_a_supervisor_returns_one_early_with_a_note(client, returns):
     handover_id = start(client, returns["agency"])
     recent = returns["recent"]
