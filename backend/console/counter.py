@@ -98,13 +98,12 @@ class HeldEnvelope:
     reminder_due: date
     days_left: int
     reminded: bool
+    # Due a reminder today: its day has come, nobody reminded the citizen yet, still in its hold.
+    reminder_due_now: bool = False
 
     @property
     def overdue(self) -> bool:
         return self.days_left < 0
-
-    # Due a reminder today: its day has come, nobody reminded the citizen yet, still held.
-    reminder_due_now: bool = False
 
 
 def hold_dates(
