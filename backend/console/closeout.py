@@ -28,6 +28,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import aliased
 
+from backend.console.exceptions import MISSING_EVENT
 from backend.console.handovers import _code_from_scan as code_from_scan
 from backend.console.planning import run_for_staff
 from backend.domain.i18n import N_
@@ -57,7 +58,6 @@ from backend.models import (
 BACK_STATES = tuple(sorted(BACK_FROM_RUN_STATES))
 BACK_EVENT = "envelope.back_at_office"
 CLOSE_EVENT = "run.close"
-MISSING_EVENT = "run.envelope_missing"
 # What one run may hand over, at most (a form field no one types more into).
 MAX_VND = 1_000_000_000
 MAX_NOTE_CHARS = 1000

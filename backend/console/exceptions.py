@@ -2,10 +2,11 @@
 
 An exception is found, not stored: a failed attempt, an attempt flagged for review (a weak
 identity match the postman confirmed, far from the address, a clock gap, a poor GPS fix), an
-attempt refused on sync (its event), an envelope past its promised date. A supervisor resolves
+attempt refused on sync (its event), an envelope not handed back when its run was closed (its
+event), an envelope past its promised date. A supervisor resolves
 one with a note, which is an event on the envelope (its timeline shows it); an exception with
 such an event has left the queue. Each exception has a subject that names it:
-`attempt:<uuid>`, `refusal:<event id>` or `overdue:<envelope id>`.
+`attempt:<uuid>`, `refusal:<event id>`, `missing:<event id>` or `overdue:<envelope id>`.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ MAX_NOTE_CHARS = 1000
 QUEUE_LIMIT = 300
 # Still on the office's hands: an envelope in these states past its promised date is late.
 LATE_STATES = (State.at_office, State.out_for_delivery, State.attempt_failed)
-_SUBJECT = re.compile(r"(attempt):([0-9a-fA-F-]{1,36})|(refusal|overdue):([0-9]{1,18})")
+_SUBJECT = re.compile(r"(attempt):([0-9a-fA-F-]{1,36})|(refusal|missing|overdue):([0-9]{1,18})")
+# Written by the run's close-out (backend/console/closeout.py) for each envelope not handed back.
+MISSING_EVENT = "run.envelope_missing"
 
 
 class ExceptionKind(StrEnum):
@@ -47,6 +50,7 @@ class ExceptionKind(StrEnum):
     poor_position = "poor_position"
     position_dropped = "position_dropped"
     refused_on_sync = "refused_on_sync"
+    missing_after_close = "missing_after_close"
     past_promised_date = "past_promised_date"
 
 
@@ -59,6 +63,7 @@ KIND_LABELS = {
     ExceptionKind.poor_position: N_("Poor GPS fix"),
     ExceptionKind.position_dropped: N_("No usable GPS fix"),
     ExceptionKind.refused_on_sync: N_("Refused on sync"),
+    ExceptionKind.missing_after_close: N_("Not handed back when its run was closed"),
     ExceptionKind.past_promised_date: N_("Past its promised date"),
 }
 _FLAG_KINDS = {flag.value: ExceptionKind(flag.value) for flag in ReviewFlag}
@@ -98,6 +103,7 @@ def exception_queue(
     items = (
         _attempt_exceptions(office_id, since, envelope_id, limit)
         + _refusal_exceptions(office_id, since, envelope_id, limit)
+        + _missing_exceptions(office_id, since, envelope_id, limit)
         + _late_envelopes(office_id, today, envelope_id, limit)
     )
     resolved = resolved_subjects(
@@ -158,7 +164,10 @@ def _attempt_exceptions(
                 DeliveryRun.post_office_id == office_id,
                 DeliveryRun.run_date >= (since - timedelta(days=SYNC_GRACE_DAYS)).date(),
             )
-            stmt = stmt.where(DeliveryAttempt.run_id.in_(runs))
+            # A hand-over at the counter (no run) is the office's through its dossier.
+            stmt = stmt.where(
+                or_(DeliveryAttempt.run_id.in_(runs), DeliveryAttempt.run_id.is_(None))
+            )
     items = []
     for attempt, code, postman_name in db.session.execute(stmt):
         kinds = [ExceptionKind.failed_attempt] if attempt.outcome == "failed" else []
@@ -217,6 +226,42 @@ def _refusal_exceptions(
                     "fields": data.get("fields", []),
                     "linked": event.envelope_id is not None,
                 },
+            )
+        )
+    return items
+
+
+def _missing_exceptions(
+    office_id, since, envelope_id, limit, event_id: int | None = None
+) -> list[OfficeException]:
+    """Envelopes a run's close-out found not handed back (one event each)."""
+    postman = aliased(User)
+    stmt = (
+        select(Event, Envelope.code, DeliveryRun.run_date, postman.full_name)
+        .join(Envelope, Event.envelope_id == Envelope.id)
+        .join(Dossier, Envelope.dossier_id == Dossier.id)
+        .outerjoin(DeliveryRun, DeliveryRun.id == Event.data["run_id"].as_integer())
+        .outerjoin(postman, DeliveryRun.postman_id == postman.id)
+        .where(Event.kind == MISSING_EVENT, Event.occurred_at >= since)
+        .order_by(Event.id.desc())
+        .limit(limit)
+    )
+    if envelope_id is not None:
+        stmt = stmt.where(Event.envelope_id == envelope_id)
+    if event_id is not None:
+        stmt = stmt.where(Event.id == event_id)
+    if office_id is not None:
+        stmt = stmt.where(Dossier.post_office_id == office_id)
+    items = []
+    for event, code, run_date, postman_name in db.session.execute(stmt):
+        items.append(
+            OfficeException(
+                subject=f"missing:{event.id}",
+                kinds=[ExceptionKind.missing_after_close],
+                occurred_at=event.occurred_at,
+                envelope_code=code,
+                postman_name=postman_name,
+                details={"envelope_id": event.envelope_id, "run_date": run_date},
             )
         )
     return items
@@ -318,6 +363,8 @@ def _open_subject(
         )
     elif match.group(3) == "refusal":
         candidates = _refusal_exceptions(office_id, since, None, 1, int(match.group(4)))
+    elif match.group(3) == "missing":
+        candidates = _missing_exceptions(office_id, since, None, 1, int(match.group(4)))
     else:
         candidates = _late_envelopes(office_id, today, int(match.group(4)), QUEUE_LIMIT)
     for item in candidates:

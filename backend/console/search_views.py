@@ -20,6 +20,7 @@ from backend.console.requests import (
 )
 from backend.console.search import MAX_QUERY_CHARS, envelope_story, search_envelopes
 from backend.console.services import office_scope
+from backend.console.timeline import EVENT_LABELS, OUTCOME_LABELS
 from backend.models import Role
 
 STAFF = (Role.supervisor, Role.admin)
@@ -52,5 +53,7 @@ def envelope_page(code: str):
         can_request=envelope.state in OPEN_STATES,
         request_days=(today + timedelta(days=1), today + timedelta(days=MAX_DAYS_AHEAD)),
         max_request_note=MAX_NOTE_CHARS,
+        event_labels=EVENT_LABELS,
+        outcome_labels=OUTCOME_LABELS,
         **envelope_exceptions(envelope, scope),
     )

@@ -278,7 +278,8 @@ def test_a_difference_needs_a_note_and_is_recorded(client, day):
     assert envelopes[4].code in page.split('data-testid="record-missing"')[1]
     # The envelope's own page tells its story, the close-out's part included.
     story = client.get(f"/console/envelopes/{envelopes[4].code}")
-    assert story.status_code == 200 and "run.envelope_missing" in story.get_data(as_text=True)
+    assert story.status_code == 200
+    assert "Không được trả lại khi đóng chuyến phát" in story.get_data(as_text=True)
 
 
 def test_money_that_matches_needs_no_note(client, day):
@@ -432,6 +433,25 @@ def test_a_closed_run_changes_no_more(client, closed):
     # The page is the record now: no scanning, no closing form.
     page = client.get(f"/console/runs/{run_id}/close").get_data(as_text=True)
     assert 'data-testid="scan-form"' not in page and 'data-testid="close-form"' not in page
+
+
+def test_an_envelope_missing_at_the_close_waits_in_the_exception_queue_until_resolved(
+    client, closed
+):
+    (missing,) = events("run.envelope_missing")
+    subject = f"missing:{missing.id}"
+    queue = client.get("/console/exceptions").get_data(as_text=True)
+    assert f'data-subject="{subject}"' in queue
+    item = queue.split(f'data-subject="{subject}"')[1].split("</li>")[0]
+    assert "Không được trả lại khi đóng chuyến phát" in item
+    resolved = client.post(
+        "/console/exceptions/resolve",
+        data={"subject": subject, "note": "Anh An tìm thấy trong túi, đã nộp lại chiều nay"},
+    )
+    assert resolved.status_code == 302
+    assert f'data-subject="{subject}"' not in client.get("/console/exceptions").get_data(
+        as_text=True
+    )
 
 
 def test_a_late_attempt_for_an_envelope_still_out_is_received_and_flagged(client, closed):

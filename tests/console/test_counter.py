@@ -259,6 +259,9 @@ def test_a_name_matching_only_without_diacritics_needs_the_clerks_confirmation(c
     assert post_collect(client, counter["envelope"].code, form).status_code == 201
     attempt = db.session.get(DeliveryAttempt, form["attempt_id"])
     assert attempt.review_flags == ["weak_identity"] and attempt.needs_review
+    # The office's exception queue shows it, though no run holds a counter's record.
+    queue = client.get("/console/exceptions").get_data(as_text=True)
+    assert f'data-subject="attempt:{attempt.id}"' in queue
 
 
 def test_a_double_submit_finds_the_same_record(client, counter):
