@@ -104,9 +104,15 @@ class ReportQuery:
         return {key: str(value) for key, value in values.items() if value not in (None, "")}
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+
+
 def _date(text: str, name: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise ValueError(text)
+        return day
     except ValueError:
         raise Invalid(
             _("Dates are written as YYYY-MM-DD."),
