@@ -529,7 +529,7 @@ def attempt_rows(query: ReportQuery, limit: int | None = None) -> Iterator[list[
             "" if delivered else reason_label(reason),
             promised or "",
             on_time,
-            round(lead_seconds / 3600, 2) if lead_seconds is not None else "",
+            round(float(lead_seconds) / 3600, 2) if lead_seconds is not None else "",
             fees,
         ]
 

@@ -30,6 +30,9 @@ function show(box, state, text, value) {
   const bar = box.querySelector("progress");
   box.hidden = false;
   box.dataset.state = state;
+  // The states this export went through, in order (what a test, or a curious person, reads).
+  const seen = (box.dataset.seen || "").split(" ").filter(Boolean);
+  if (seen[seen.length - 1] !== state) box.dataset.seen = [...seen, state].join(" ");
   box.classList.toggle("failed", state === "failed");
   if (value === null) bar.removeAttribute("value");
   else bar.value = value;
@@ -40,6 +43,7 @@ async function download(link, box, links) {
   const t = box.dataset;
   const percent = new Intl.NumberFormat(document.documentElement.lang || "vi", { style: "percent" });
   links.forEach((a) => a.setAttribute("aria-disabled", "true"));
+  box.dataset.seen = "";
   show(box, "waiting", t.tWaiting, null);
   try {
     const response = await fetch(link.href, { credentials: "same-origin" });
