@@ -686,7 +686,7 @@ class Bar:
     text: str  # the bar's figures in words (its text alternative)
 
 
-def bars(items: list[tuple[str, list[tuple[str, int]], str]], width: int = 360) -> list[Bar]:
+def bars(items: list[tuple[str, list[tuple[str, int]], str]], width: int = 320) -> list[Bar]:
     """Horizontal stacked bars scaled to the largest total: (label, [(class, value)], text)."""
     largest = max((sum(v for _c, v in parts) for _l, parts, _t in items), default=0) or 1
     return [
