@@ -126,7 +126,11 @@ def _id(text: str, name: str) -> int | None:
     if not text:
         return None
     if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= INT32_MAX:
-        raise Invalid(_("Choose from the list."), code="invalid_choice", fields={name: ["?"]})
+        raise Invalid(
+            _("Choose from the list."),
+            code="invalid_choice",
+            fields={name: [_("Choose from the list.")]},
+        )
     return int(text)
 
 
@@ -149,11 +153,15 @@ def parse_query(args: Mapping[str, str], *, scope: int | None, today: date) -> R
         raise Invalid(
             _("A report covers at most %(days)s days.", days=MAX_PERIOD_DAYS),
             code="invalid_period",
-            fields={"from": ["?"]},
+            fields={"from": [_("A report covers at most %(days)s days.", days=MAX_PERIOD_DAYS)]},
         )
     group = args.get("group") or Grouping.agency
     if group not in GROUPINGS:
-        raise Invalid(_("Choose from the list."), code="invalid_choice", fields={"group": ["?"]})
+        raise Invalid(
+            _("Choose from the list."),
+            code="invalid_choice",
+            fields={"group": [_("Choose from the list.")]},
+        )
     office_id = _id(args.get("office", ""), "office")
     if office_id is not None and (
         db.session.get(PostOffice, office_id) is None or (scope is not None and office_id != scope)

@@ -25,9 +25,9 @@ def month(live_server):
     """The hand-worked month, at the demo supervisor's office."""
     with live_server.app.app_context():
         office = db.session.scalar(
-            select(PostOffice).join(User, User.post_office_id == PostOffice.id).where(
-                User.username == "giamsat"
-            )
+            select(PostOffice)
+            .join(User, User.post_office_id == PostOffice.id)
+            .where(User.username == "giamsat")
         )
         month = seed_month(office, prefix="e2e")
         ids = {"police": month.police.id, "justice": month.justice.id}
