@@ -56,6 +56,12 @@ def test_a_report_exported_to_xlsx_and_read_back(page: Page, live_server, month,
     expect(page.get_by_test_id("chart-outcomes").locator("rect")).to_have_count(4)
     expect(page.get_by_test_id("chart-reasons")).to_contain_text("Không có người ở nhà")
     save_screenshot(page, "console-reports", full_page=True)
+    # On a tablet held upright the page does not scroll sideways; the wide table scrolls alone.
+    page.set_viewport_size({"width": 768, "height": 1024})
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    chart = page.get_by_test_id("chart-outcomes").bounding_box()
+    assert chart["x"] >= 0 and chart["x"] + chart["width"] <= 768
+    save_screenshot(page, "console-reports-tablet", full_page=True)
 
     progress = page.get_by_test_id("export-progress")
     expect(progress).to_be_hidden()
