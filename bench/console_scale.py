@@ -590,7 +590,12 @@ def pages_for(sample: dict) -> list[tuple[str, str]]:
         )
     if sample["handover_id"]:
         pages.append(("hand-over", f"/console/receive/{sample['handover_id']}"))
+    year_ago = (datetime.now(UTC) + timedelta(hours=7) - timedelta(days=365)).date()
     pages += [
+        ("report: this month, by agency", "/console/reports"),
+        ("report: this month, by postman", "/console/reports?group=postman"),
+        ("report: a year, by office", f"/console/reports?group=office&from={year_ago}"),
+        ("report: this month, summary CSV", "/console/reports/export.csv"),
         ("admin: users", "/console/users"),
         ("admin: a user", f"/console/users/{sample['user_id']}"),
         ("admin: agencies", "/console/agencies"),

@@ -12,6 +12,7 @@ from backend.console import (  # noqa: E402,F401
     live_views,
     planning_views,
     receiving_views,
+    reports_views,
     requests_views,
     returns_views,
     search_views,
