@@ -14,7 +14,9 @@ docs/console.md):
   delivered envelopes that had a promised date;
 - receipt to delivery: the delivering attempt's time at the door (the phone's clock, checked by
   the server; the server's receipt if none) less the envelope's receipt, averaged;
-- fees collected: the sum of the fees recorded on the period's attempts.
+- fees collected: the sum of the fees recorded on the period's attempts and counter hand-overs;
+- collected at the counter: held envelopes handed over at the office's counter on the period's
+  days (a record with no run, `counter.COLLECTED`), by the clerk when grouped by person.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
+from backend.console.counter import COLLECTED as COUNTER_OUTCOME
 from backend.domain.i18n import N_
 from backend.domain.policy import FAILURE_REASON_LABELS, FailureReason
 from backend.errors import Invalid, NotFound
@@ -290,6 +293,7 @@ class Figures:
     fees_vnd: int = 0
     lead_seconds: float = 0.0  # receipt to delivery, summed over `lead_count` envelopes
     lead_count: int = 0
+    collected: int = 0  # handed over at the counter
     reasons: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -317,6 +321,7 @@ class Figures:
             "fees_vnd",
             "lead_seconds",
             "lead_count",
+            "collected",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for reason, n in other.reasons.items():
@@ -350,7 +355,9 @@ def reason_label(code: str | None) -> str:
         return code or _("No reason given")
 
 
-def _receipts_by_key(query: ReportQuery) -> dict[Any, tuple[int, str | None]] | None:
+def _receipts_by_key(
+    query: ReportQuery, zones: list[str]
+) -> dict[Any, tuple[int, str | None]] | None:
     """Envelopes received in the period, by group key (with the procedure's name); None where
     receipt is no figure of the report (by postman, or one postman's)."""
     if query.group == Grouping.postman or query.postman_id is not None:
@@ -360,10 +367,6 @@ def _receipts_by_key(query: ReportQuery) -> dict[Any, tuple[int, str | None]] | 
         Grouping.agency: Dossier.agency_id,
         Grouping.procedure: Dossier.procedure_code,
     }[query.group]
-    offices = select(PostOffice.timezone).distinct()
-    if query.office_id is not None:
-        offices = offices.where(PostOffice.id == query.office_id)
-    zones = sorted(db.session.scalars(offices))
     counts: dict[Any, tuple[int, str | None]] = {}
     for zone in zones:
         start, end = _local_bounds(query, zone)
@@ -383,6 +386,56 @@ def _receipts_by_key(query: ReportQuery) -> dict[Any, tuple[int, str | None]] | 
         for value, n, name in db.session.execute(stmt):
             before = counts.get(value, (0, name))
             counts[value] = (before[0] + n, name)
+    return counts
+
+
+def _zones(query: ReportQuery) -> list[str]:
+    """The time zones of the offices the report covers (each office's days are its own)."""
+    offices = select(PostOffice.timezone).distinct()
+    if query.office_id is not None:
+        offices = offices.where(PostOffice.id == query.office_id)
+    return sorted(db.session.scalars(offices))
+
+
+def _counter_by_key(query: ReportQuery, zones: list[str]) -> dict[Any, tuple[int, int, str | None]]:
+    """Envelopes collected at the counter on the period's days (each office's own), with the
+    fees taken there, by group key (a person: the clerk)."""
+    key = {
+        Grouping.office: Dossier.post_office_id,
+        Grouping.agency: Dossier.agency_id,
+        Grouping.procedure: Dossier.procedure_code,
+        Grouping.postman: DeliveryAttempt.postman_id,
+    }[query.group]
+    counts: dict[Any, tuple[int, int, str | None]] = {}
+    for zone in zones:
+        start, end = _local_bounds(query, zone)
+        stmt = _dossier_filters(
+            select(
+                key,
+                func.count(),
+                func.coalesce(func.sum(DeliveryAttempt.fees_collected_vnd), 0),
+                func.max(Dossier.procedure_name),
+            )
+            .select_from(DeliveryAttempt)
+            .join(Envelope, Envelope.id == DeliveryAttempt.envelope_id)
+            .join(Dossier, Dossier.id == Envelope.dossier_id)
+            .where(
+                DeliveryAttempt.run_id.is_(None),
+                DeliveryAttempt.outcome == COUNTER_OUTCOME,
+                DeliveryAttempt.received_at >= start,
+                DeliveryAttempt.received_at < end,
+            ),
+            query,
+        ).group_by(key)
+        if query.postman_id is not None:
+            stmt = stmt.where(DeliveryAttempt.postman_id == query.postman_id)
+        if len(zones) > 1:
+            stmt = stmt.where(
+                Dossier.post_office_id.in_(select(PostOffice.id).where(PostOffice.timezone == zone))
+            )
+        for value, n, fees, name in db.session.execute(stmt):
+            before = counts.get(value, (0, 0, name))
+            counts[value] = (before[0] + n, before[1] + int(fees), name)
     return counts
 
 
@@ -433,7 +486,13 @@ def build_report(query: ReportQuery) -> Report:
     )
     for value, reason, n in db.session.execute(reasons):
         figures[value].reasons[reason or ""] = n
-    receipts = _receipts_by_key(query)
+    zones = _zones(query)
+    for value, (n, fees, name) in _counter_by_key(query, zones).items():
+        figure = figures.setdefault(value, Figures())
+        figure.collected += n
+        figure.fees_vnd += fees
+        names.setdefault(value, name)
+    receipts = _receipts_by_key(query, zones)
     for value, figure in figures.items():
         figure.received = None if receipts is None else receipts.get(value, (0, None))[0]
     for value, (n, name) in (receipts or {}).items():
@@ -565,6 +624,7 @@ def summary_header(report: Report) -> list[str]:
         _("On-time rate"),
         _("Average hours from receipt to delivery"),
         _("Fees collected (VND)"),
+        _("Collected at the counter"),
     ]
 
 
@@ -584,6 +644,7 @@ def summary_cells(label: str, figures: Figures) -> list[Any]:
         blank(None if figures.on_time_rate is None else round(figures.on_time_rate, 4)),
         blank(None if figures.lead_hours is None else round(figures.lead_hours, 2)),
         figures.fees_vnd,
+        figures.collected,
     ]
 
 

@@ -150,8 +150,8 @@ def test_the_office_s_days_decide_the_period(month, in_request):
 
 
 def test_the_figures_are_counted_in_a_few_queries(month, in_request):
-    """GROUP BY in the database: at most five statements a report (attempts, reasons, the
-    offices' time zones, receipts, the groups' names), however many rows."""
+    """GROUP BY in the database: at most six statements a report (attempts, reasons, the
+    offices' time zones, counter hand-overs, receipts, the groups' names), however many rows."""
     statements = []
     office_id = month.office.id
 
@@ -163,7 +163,7 @@ def test_the_figures_are_counted_in_a_few_queries(month, in_request):
         for group in ("office", "agency", "procedure", "postman"):
             statements.clear()
             build_report(ReportQuery(start=START, end=END, group=group, office_id=office_id))
-            assert len(statements) <= 5, group
+            assert len(statements) <= 6, group
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
 
@@ -198,6 +198,54 @@ def test_the_page_shows_the_figures_charts_and_legend(supervisor, month):
     assert 'data-testid="report-legend"' in html
     # Exports keep the report's query.
     assert "/console/reports/export.xlsx?from=2025-11-01&amp;to=2025-11-30&amp;group=agency" in html
+
+
+def collect_at_counter(month, name: str, at, fees: int, number: int = 1) -> None:
+    """Envelope `name` handed over at the counter by the supervisor at `at` (UTC)."""
+    import uuid
+
+    from backend.console.counter import COLLECTED
+    from backend.models import DeliveryAttempt
+
+    db.session.add(
+        DeliveryAttempt(
+            id=str(uuid.uuid4()),
+            envelope_id=month.envelopes[name].id,
+            postman_id=month.supervisor.id,
+            attempt_number=number,
+            outcome=COLLECTED,
+            fees_collected_vnd=fees,
+            meta_digest="0" * 64,
+            received_at=at,
+        )
+    )
+    db.session.commit()
+
+
+def test_envelopes_collected_at_the_counter_count_apart_with_their_fees(
+    supervisor, month, in_request
+):
+    from tests.console.reports_fixture import utc
+
+    collect_at_counter(month, "E13", utc(11, 28, 2), 200_000)  # 09:00 on the 28th, local
+    collect_at_counter(month, "E11", utc(11, 30, 18), 200_000, 2)  # 01:00 on 1 December: not
+    by_agency = report(month, "agency")
+    justice, police = figures_of(by_agency, "Sở Tư pháp"), figures_of(by_agency, "Công an tỉnh")
+    assert (justice.collected, justice.fees_vnd) == (1, 400_000 + 200_000)
+    assert (justice.attempts, justice.delivered) == (5, 2)  # the door's figures as they were
+    assert (police.collected, police.fees_vnd) == (0, 134_000)
+    assert (by_agency.total.collected, by_agency.total.fees_vnd) == (1, 734_000)
+    # By person: the clerk who handed it over, with no attempts at a door.
+    by_person = report(month, "postman")
+    clerk = figures_of(by_person, month.supervisor.full_name)
+    assert (clerk.collected, clerk.attempts, clerk.fees_vnd, clerk.received) == (
+        1,
+        0,
+        200_000,
+        None,
+    )
+    html = supervisor.get("/console/reports", query_string={**NOVEMBER, "group": "agency"}).text
+    assert cell(html, str(month.justice.id), "collected") == "1"
 
 
 def test_the_page_by_postman_has_no_received(supervisor, month):
@@ -303,9 +351,20 @@ def test_the_summary_csv(supervisor, month):
     assert text.startswith(BOM)  # Excel reads UTF-8 (Vietnamese) only with it
     rows = list(csv.reader(io.StringIO(text[1:])))
     assert rows[0][:4] == ["Cơ quan", "Đã nhận", "Số lần phát", "Đã phát"]
-    assert rows[1] == ["Công an tỉnh", "6", "8", "5", "3", "0.8", "0.5", "41.0", "134000"]
-    assert rows[2] == ["Sở Tư pháp", "5", "5", "2", "3", "0.5", "1.0", "100.0", "400000"]
-    assert rows[3] == ["Tổng cộng", "11", "13", "7", "6", "0.7143", "0.6667", "57.86", "534000"]
+    assert rows[1] == ["Công an tỉnh", "6", "8", "5", "3", "0.8", "0.5", "41.0", "134000", "0"]
+    assert rows[2] == ["Sở Tư pháp", "5", "5", "2", "3", "0.5", "1.0", "100.0", "400000", "0"]
+    assert rows[3] == [
+        "Tổng cộng",
+        "11",
+        "13",
+        "7",
+        "6",
+        "0.7143",
+        "0.6667",
+        "57.86",
+        "534000",
+        "0",
+    ]
     assert rows[4] == []
     assert ["Tổng cộng", "Không có người ở nhà", "3"] in rows[5:]
     assert ["Công an tỉnh", "Người nhận từ chối nhận", "2"] in rows[5:]
@@ -347,7 +406,7 @@ def test_the_xlsx_export(supervisor, month):
     summary, reasons, attempts = (list(sheet.values) for sheet in book.worksheets)
     assert summary[1][:3] == ("Bưu tá", "Đã nhận", "Số lần phát")
     binh = next(row for row in summary if row[0] == "Trần Văn Bình")
-    assert binh[1:] == (None, 7, 5, 2, 0.6, 0.5, 70.2, 304_000)
+    assert binh[1:] == (None, 7, 5, 2, 0.6, 0.5, 70.2, 304_000, 0)
     total = summary[-1]
     assert total[0] == "Tổng cộng" and total[2:5] == (13, 7, 6)
     assert ("Lê Thị Cúc", "Người nhận từ chối nhận", 2) in reasons

@@ -81,8 +81,8 @@ def test_a_report_exported_to_xlsx_and_read_back(page: Page, live_server, month,
     assert book.sheetnames == ["Tổng hợp", "Lý do không phát được", "Số lần phát"]
     summary = list(book.worksheets[0].values)
     rows = {row[0]: row[1:] for row in summary[2:]}
-    assert rows["Công an tỉnh"] == (6, 8, 5, 3, 0.8, 0.5, 41.0, 134_000)
-    assert rows["Sở Tư pháp"] == (5, 5, 2, 3, 0.5, 1.0, 100.0, 400_000)
+    assert rows["Công an tỉnh"] == (6, 8, 5, 3, 0.8, 0.5, 41.0, 134_000, 0)
+    assert rows["Sở Tư pháp"] == (5, 5, 2, 3, 0.5, 1.0, 100.0, 400_000, 0)
     assert rows["Tổng cộng"][:4] == (11, 13, 7, 6)
     assert rows["Tổng cộng"][7] == 534_000
     reasons = list(book.worksheets[1].values)
