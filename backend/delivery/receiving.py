@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from sqlalchemy import Integer, String, bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from backend.delivery.proof_files import ProofSettings, Upload, check_files, check_image
@@ -330,10 +330,11 @@ def receive_attempt(
     kinds = [ref["field"] for ref in meta["files"]]
     flags: list[ReviewFlag] = []
     if meta["outcome"] == "delivered":
-        recipient = _check_delivery(meta, kinds, dossier, policy, settings.id_key, flags)
+        fees_due = _fees_due(meta, dossier, stop)
+        recipient = _check_delivery(meta, kinds, dossier, policy, settings.id_key, flags, fees_due)
     else:
         recipient = {}
-        _refuse_proof_gaps(meta, kinds, dossier, None)
+        _refuse_proof_gaps(meta, kinds, dossier, None, 0)
     device_time = _check_device_time(meta["device_time"], run, timezone, now, settings)
     if clock_gap(sent_at, now, settings.clock_gap, settings.send_latency):
         flags.append(ReviewFlag.clock_gap)
@@ -445,10 +446,30 @@ def _state_after(attempt: DeliveryAttempt) -> str:
     return attempt.envelope.state.value
 
 
+def _fees_paid(envelope_id):
+    """EXISTS: a delivered attempt that collected fees, on another envelope of the dossier of
+    the envelope `envelope_id` (a column or a value). Two index look-ups (envelope by dossier,
+    attempt by envelope)."""
+    attempt, other, mine = aliased(DeliveryAttempt), aliased(Envelope), aliased(Envelope)
+    return (
+        select(attempt.id)
+        .join(other, attempt.envelope_id == other.id)
+        .join(mine, mine.dossier_id == other.dossier_id)
+        .where(
+            mine.id == envelope_id,
+            other.id != mine.id,  # its own delivery is the lifecycle's to refuse
+            attempt.outcome == "delivered",
+            attempt.fees_collected_vnd > 0,
+        )
+        .exists()
+    )
+
+
 # The statements of every attempt, built once: building and keying one costs more than its run.
 _STOP_ON_RUN = (
-    # The stop, and (in the same statement) whether this attempt was received already.
-    select(RunStop, DeliveryAttempt.id)
+    # The stop, and (in the same statement) whether this attempt was received already and
+    # whether its dossier's fees were collected already (with another of its envelopes).
+    select(RunStop, DeliveryAttempt.id, _fees_paid(RunStop.envelope_id).correlate(RunStop))
     .join(DeliveryRun, RunStop.run_id == DeliveryRun.id)
     .outerjoin(DeliveryAttempt, DeliveryAttempt.id == bindparam("attempt_id"))
     .where(
@@ -506,7 +527,9 @@ def find_stop(stop_id: int, attempt_id: str, postman: User) -> tuple[RunStop | N
     row = db.session.execute(_STOP_ON_RUN, params).first()
     if row is None:
         return None, None
-    return row[0], row[1] is not None
+    stop = row[0]
+    stop.dossier_fees_paid = bool(row[2])  # read by _fees_due; not a column
+    return stop, row[1] is not None
 
 
 def not_on_your_run() -> NotFound:
@@ -549,6 +572,7 @@ def _check_delivery(
     policy: DeliveryPolicy,
     id_key: bytes,
     flags: list[ReviewFlag],
+    fees_due: int,
 ) -> dict[str, Any]:
     """Every proof rule of a hand-over; the recipient's columns (no full ID number)."""
     recipient = meta["recipient"]
@@ -610,12 +634,47 @@ def _check_delivery(
                 )
             flags.append(ReviewFlag.weak_identity)
         columns.update(match_fields)
-    _refuse_proof_gaps(meta, kinds, dossier, relation)
+    _refuse_proof_gaps(meta, kinds, dossier, relation, fees_due)
     return columns
 
 
+def _fees_due(meta: Mapping[str, Any], dossier: Dossier, stop: RunStop) -> int:
+    """What this hand-over must collect: the dossier's fees, once per dossier.
+
+    A dossier's result may travel in several envelopes (handed over at one door, or on other
+    days): the first envelope delivered collects the dossier's fees, the others nothing. A
+    second collection is refused (409 fees_already_collected) rather than taken silently.
+    Whether the dossier is paid already comes with the stop (find_stop's statement); a stop
+    found otherwise asks the database here.
+    """
+    due = dossier.fees_due_vnd
+    if not due:
+        return 0
+    paid = getattr(stop, "dossier_fees_paid", None)
+    if paid is None:
+        paid = dossier_fees_paid(stop.envelope_id)
+    if not paid:
+        return due
+    if meta["fees_collected_vnd"]:
+        raise Conflict(
+            _("This dossier's fees were already collected with another of its envelopes."),
+            code="fees_already_collected",
+            fields={"fees_due_vnd": 0},
+        )
+    return 0
+
+
+def dossier_fees_paid(envelope_id: int) -> bool:
+    """Whether a delivered attempt already collected the fees of this envelope's dossier."""
+    return bool(db.session.execute(select(_fees_paid(envelope_id))).scalar())
+
+
 def _refuse_proof_gaps(
-    meta: Mapping[str, Any], kinds: Sequence[str], dossier: Dossier, relation: Relation | None
+    meta: Mapping[str, Any],
+    kinds: Sequence[str],
+    dossier: Dossier,
+    relation: Relation | None,
+    fees_due: int,
 ) -> None:
     """Refuse an attempt whose proof misses a part the domain requires, naming the first."""
     delivered = meta["outcome"] == "delivered"
@@ -625,7 +684,7 @@ def _refuse_proof_gaps(
         file_kinds=set(kinds),
         has_signature_strokes=bool(meta["signature_strokes"]),
         fees_collected_vnd=meta["fees_collected_vnd"],
-        fees_due_vnd=dossier.fees_due_vnd if delivered else 0,
+        fees_due_vnd=fees_due if delivered else 0,
     )
     if not gaps:
         return
@@ -640,11 +699,7 @@ def _refuse_proof_gaps(
         message = _("The amount collected must be the fees due.")
     else:
         message = _("Nothing is collected on a failed attempt.")
-    fields = (
-        {"fees_due_vnd": dossier.fees_due_vnd}
-        if delivered and gap is ProofGap.fees_mismatch
-        else None
-    )
+    fields = {"fees_due_vnd": fees_due} if delivered and gap is ProofGap.fees_mismatch else None
     raise Invalid(message, code=gap.value, fields=fields)
 
 
