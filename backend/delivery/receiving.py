@@ -446,6 +446,18 @@ def _state_after(attempt: DeliveryAttempt) -> str:
     return attempt.envelope.state.value
 
 
+def _shares_dossier(envelope_id):
+    """EXISTS: another envelope carries the same dossier as the envelope `envelope_id` (one
+    index look-up: envelopes by dossier)."""
+    other, mine = aliased(Envelope), aliased(Envelope)
+    return (
+        select(other.id)
+        .join(mine, mine.dossier_id == other.dossier_id)
+        .where(mine.id == envelope_id, other.id != mine.id)
+        .exists()
+    )
+
+
 def _fees_paid(envelope_id):
     """EXISTS: a delivered attempt that collected fees, on another envelope of the dossier of
     the envelope `envelope_id` (a column or a value). Two index look-ups (envelope by dossier,
@@ -468,8 +480,8 @@ def _fees_paid(envelope_id):
 # The statements of every attempt, built once: building and keying one costs more than its run.
 _STOP_ON_RUN = (
     # The stop, and (in the same statement) whether this attempt was received already and
-    # whether its dossier's fees were collected already (with another of its envelopes).
-    select(RunStop, DeliveryAttempt.id, _fees_paid(RunStop.envelope_id).correlate(RunStop))
+    # whether its dossier travels in other envelopes too (its fees are collected once).
+    select(RunStop, DeliveryAttempt.id, _shares_dossier(RunStop.envelope_id).correlate(RunStop))
     .join(DeliveryRun, RunStop.run_id == DeliveryRun.id)
     .outerjoin(DeliveryAttempt, DeliveryAttempt.id == bindparam("attempt_id"))
     .where(
@@ -528,7 +540,7 @@ def find_stop(stop_id: int, attempt_id: str, postman: User) -> tuple[RunStop | N
     if row is None:
         return None, None
     stop = row[0]
-    stop.dossier_fees_paid = bool(row[2])  # read by _fees_due; not a column
+    stop.dossier_shared = bool(row[2])  # read by _fees_due; not a column
     return stop, row[1] is not None
 
 
@@ -644,16 +656,22 @@ def _fees_due(meta: Mapping[str, Any], dossier: Dossier, stop: RunStop) -> int:
     A dossier's result may travel in several envelopes (handed over at one door, or on other
     days): the first envelope delivered collects the dossier's fees, the others nothing. A
     second collection is refused (409 fees_already_collected) rather than taken silently.
-    Whether the dossier is paid already comes with the stop (find_stop's statement); a stop
-    found otherwise asks the database here.
+
+    A dossier of one envelope (find_stop says so, in its own statement) costs nothing more.
+    For one of several, the dossier's row is locked for this transaction (FOR NO KEY UPDATE:
+    the rows pointing at it are not held up) and only then is it read whether another envelope
+    paid: two of its envelopes received at the same moment are taken one after the other, and
+    the second sees the first's fees.
     """
     due = dossier.fees_due_vnd
     if not due:
         return 0
-    paid = getattr(stop, "dossier_fees_paid", None)
-    if paid is None:
-        paid = dossier_fees_paid(stop.envelope_id)
-    if not paid:
+    if getattr(stop, "dossier_shared", None) is False:
+        return due
+    db.session.execute(
+        select(Dossier.id).where(Dossier.id == dossier.id).with_for_update(key_share=True)
+    )
+    if not dossier_fees_paid(stop.envelope_id):
         return due
     if meta["fees_collected_vnd"]:
         raise Conflict(

@@ -4,13 +4,20 @@ record, pointing at the same stored files when the door's signature and photos a
 
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
+import backend.delivery.receiving as delivery_receiving
 from backend.console.services import plan_run, receive_envelopes
 from backend.delivery.receiving import dossier_fees_paid
 from backend.extensions import db
 from backend.models import DeliveryAttempt, Event, ProofFile, Role
-from tests.conftest import NOW, login
+from tests.conftest import NOW, Factory, login, running_app
 from tests.delivery.helpers import (
     TODAY,
     default_files,
@@ -183,3 +190,45 @@ def test_one_delivered_and_one_failed_at_the_same_door(client, factory):
     assert (d.outcome, f.outcome, f.reason_code) == ("delivered", "failed", "not_the_recipient")
     assert {x.sha256 for x in f.files} < {x.sha256 for x in d.files}
     assert (d.fees_collected_vnd, f.fees_collected_vnd) == (other.fees_due_vnd, 0)
+
+
+@pytest.fixture
+def shared_app(tmp_path):
+    """An app on the PostgreSQL test database, which several connections share."""
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        pytest.skip("the dossier's row lock is PostgreSQL's (SQLite writes one at a time)")
+    with running_app(SQLALCHEMY_DATABASE_URI=url, STORAGE_URL=str(tmp_path / "proofs")) as app:
+        yield app
+
+
+def test_two_envelopes_of_a_dossier_paying_at_once_collect_once(shared_app, monkeypatch):
+    """Two phones deliver two envelopes of one dossier at the same moment, both collecting its
+    fees: held until both have read their stops, one lands, the other is refused."""
+    barrier = threading.Barrier(2, timeout=10)
+    original = delivery_receiving._fees_due
+
+    def fees_due_after_both_read(*args):
+        barrier.wait()
+        return original(*args)
+
+    monkeypatch.setattr(delivery_receiving, "_fees_due", fees_due_after_both_read)
+    postman, run, dossier = door_run(Factory())
+    first, second = run.stops
+    files = default_files()
+    requests = [delivered_meta(first, files), delivered_meta(second, files)]
+    clients = []
+    for _ in requests:
+        client = FlaskClient(shared_app, shared_app.response_class, use_cookies=True)
+        login(client, postman)
+        clients.append(client)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [
+            pool.submit(post_attempt, c, m, files) for c, m in zip(clients, requests, strict=True)
+        ]
+        responses = [f.result() for f in futures]
+    assert sorted(r.status_code for r in responses) == [201, 409], [r.get_json() for r in responses]
+    loser = next(r for r in responses if r.status_code == 409)
+    assert error_code(loser) == "fees_already_collected"
+    db.session.expire_all()
+    assert [a.fees_collected_vnd for a in attempts_of(dossier)] == [FEES]
