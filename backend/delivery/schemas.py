@@ -8,6 +8,7 @@ from flask_babel import gettext
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
+from backend.delivery.services import dossiers_paid
 from backend.domain.envelope_qr import sign_envelope_qr
 from backend.domain.errors import InvalidIdNumber
 from backend.domain.idnum import DOCUMENT_TYPES, validate_document_number
@@ -372,7 +373,7 @@ def result_type_label(result_type: str) -> str:
 
 def dump_runs_today(runs, attempts, *, day, now, settings: dict, qr_key: bytes, policy) -> dict:
     """GET /api/v1/runs/today: the runs, their stops, and the lists the app shows offline."""
-    paid = paid_dossiers(runs, attempts)
+    paid = paid_dossiers(runs)
     return {
         "date": day.isoformat(),
         "server_time": now.isoformat(),
@@ -396,20 +397,10 @@ def dump_runs_today(runs, attempts, *, day, now, settings: dict, qr_key: bytes, 
     }
 
 
-def paid_dossiers(runs, attempts) -> frozenset[int]:
-    """The dossiers of these runs whose fees a delivered envelope collected (its last attempt:
-    a delivery is final), on any of the runs: the others of their envelopes collect nothing."""
-    paid = set()
-    for run in runs:
-        for stop in run.stops:
-            attempt = attempts.get(stop.envelope_id)
-            if (
-                attempt is not None
-                and attempt.outcome == "delivered"
-                and attempt.fees_collected_vnd
-            ):
-                paid.add(stop.envelope.dossier_id)
-    return frozenset(paid)
+def paid_dossiers(runs) -> frozenset[int]:
+    """The dossiers of these runs whose fees a delivered envelope collected already (on any
+    run): the others of their envelopes collect nothing."""
+    return frozenset(dossiers_paid(stop.envelope.dossier_id for run in runs for stop in run.stops))
 
 
 def dump_run(run, attempts, *, qr_key: bytes, policy, paid_dossiers=frozenset()) -> dict:

@@ -79,3 +79,22 @@ def last_attempts(envelope_ids: Iterable[int]) -> dict[int, DeliveryAttempt]:
         .order_by(DeliveryAttempt.envelope_id, DeliveryAttempt.attempt_number)
     )
     return {a.envelope_id: a for a in db.session.execute(stmt).scalars()}
+
+
+def dossiers_paid(dossier_ids: Iterable[int]) -> set[int]:
+    """Of these dossiers, those whose fees a delivered attempt collected (on any envelope, any
+    run), in one query: the phone shows and collects a dossier's fees once."""
+    ids = list(set(dossier_ids))
+    if not ids:
+        return set()
+    stmt = (
+        select(Envelope.dossier_id)
+        .join(DeliveryAttempt, DeliveryAttempt.envelope_id == Envelope.id)
+        .where(
+            Envelope.dossier_id.in_(ids),
+            DeliveryAttempt.outcome == "delivered",
+            DeliveryAttempt.fees_collected_vnd > 0,
+        )
+        .distinct()
+    )
+    return set(db.session.execute(stmt).scalars())

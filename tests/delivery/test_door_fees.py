@@ -232,3 +232,39 @@ def test_two_envelopes_of_a_dossier_paying_at_once_collect_once(shared_app, monk
     assert error_code(loser) == "fees_already_collected"
     db.session.expire_all()
     assert [a.fees_collected_vnd for a in attempts_of(dossier)] == [FEES]
+
+
+def test_a_dossier_paid_on_another_run_is_paid_on_this_one(app, factory):
+    """The dossier's first envelope delivered by one postman; its second on another's run
+    the next hour: that run says it is paid, and the server takes nothing more for it."""
+    office = factory.office()
+    supervisor = factory.user(Role.supervisor, post_office=office)
+    agency = factory.agency(post_office=office)
+    dossier = factory.dossier(agency=agency, envelopes=2, agency_fee_vnd=8_000)
+    one, two = dossier.envelopes
+    receive_envelopes([one, two], actor=supervisor, now=NOW)
+    runs = []
+    for envelope in (one, two):
+        postman = factory.user(Role.postman, post_office=office)
+        run = plan_run(
+            office=office,
+            postman=postman,
+            run_date=TODAY,
+            envelopes=[envelope],
+            actor=supervisor,
+            now=NOW,
+        )
+        runs.append((postman, run))
+    db.session.commit()
+    files = default_files()
+    (first_postman, first_run), (second_postman, second_run) = runs
+    client, other = app.test_client(), app.test_client()
+    login(client, first_postman)
+    login(other, second_postman)
+    stop = other.get("/api/v1/runs/today").get_json()["runs"][0]["stops"][0]
+    assert stop["fees_collected_on_dossier"] is False
+    assert post_attempt(client, delivered_meta(first_run.stops[0], files), files).status_code == 201
+    stop = other.get("/api/v1/runs/today").get_json()["runs"][0]["stops"][0]
+    assert stop["fees_collected_on_dossier"] is True
+    meta = delivered_meta(second_run.stops[0], files, fees_collected_vnd=0)
+    assert post_attempt(other, meta, files).status_code == 201
