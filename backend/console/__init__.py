@@ -6,10 +6,14 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 
 from backend.console import (  # noqa: E402,F401
     admin_views,
+    closeout_views,
+    counter_views,
     exceptions_views,
     live_views,
     planning_views,
     receiving_views,
+    requests_views,
+    returns_views,
     search_views,
     views,
 )

@@ -43,6 +43,7 @@ class ExceptionKind(StrEnum):
     weak_identity = "weak_identity"
     far_from_address = "far_from_address"
     clock_gap = "clock_gap"
+    after_close = "after_close"
     poor_position = "poor_position"
     position_dropped = "position_dropped"
     refused_on_sync = "refused_on_sync"
@@ -54,6 +55,7 @@ KIND_LABELS = {
     ExceptionKind.weak_identity: N_("Weak identity match, confirmed by the postman"),
     ExceptionKind.far_from_address: N_("Far from the address"),
     ExceptionKind.clock_gap: N_("Phone clock far from the server's"),
+    ExceptionKind.after_close: N_("Received after its run was closed"),
     ExceptionKind.poor_position: N_("Poor GPS fix"),
     ExceptionKind.position_dropped: N_("No usable GPS fix"),
     ExceptionKind.refused_on_sync: N_("Refused on sync"),

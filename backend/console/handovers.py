@@ -48,12 +48,12 @@ def announced_by_agency(office_id: int) -> list[Announced]:
     return [Announced(agency, waiting) for agency, waiting in rows]
 
 
-def recent_handovers(office_id: int, limit: int = 20) -> list[Handover]:
-    """The office's latest hand-overs, newest first."""
+def recent_handovers(office_id: int, limit: int = 20, kind: str = "receive") -> list[Handover]:
+    """The office's latest hand-overs of this kind, newest first."""
     return list(
         db.session.scalars(
             select(Handover)
-            .where(Handover.post_office_id == office_id)
+            .where(Handover.post_office_id == office_id, Handover.kind == kind)
             .order_by(Handover.started_at.desc())
             .limit(limit)
         )
@@ -91,10 +91,15 @@ def start_handover(
     return handover
 
 
-def handover_for_staff(handover_id: int, office_id: int | None) -> Handover:
-    """A hand-over of the user's office (any, for an administrator); NotFound otherwise."""
+def handover_for_staff(handover_id: int, office_id: int | None, kind: str = "receive") -> Handover:
+    """A hand-over of this kind of the user's office (any, for an administrator); else NotFound
+    (a return is not scanned or printed through the receiving pages, nor the other way)."""
     handover = db.session.get(Handover, handover_id)
-    if handover is None or (office_id is not None and handover.post_office_id != office_id):
+    if (
+        handover is None
+        or handover.kind != kind
+        or (office_id is not None and handover.post_office_id != office_id)
+    ):
         raise NotFound(_("This hand-over does not exist."), code="handover_not_found")
     return handover
 

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from backend.console.handovers import _code_from_scan
+from backend.console.requests import check_not_asked_later
 from backend.domain.lifecycle import STATE_LABELS, Action, State
 from backend.domain.planning import (
     PlanSettings,
@@ -360,6 +361,7 @@ def _add_envelopes(
     _check_planned(run)
     for envelope in envelopes:
         _check_waiting(envelope, policy)
+    check_not_asked_later(envelopes, run.run_date)
     visits = [list(v.stops) for v in visits_of(run)]
     keys = [_key(v[0].envelope) for v in visits]
     depot = depot_of(run.post_office, [_point(v[0].envelope.dossier) for v in visits])
@@ -527,6 +529,7 @@ def split_among_postmen(
         raise Invalid(_("Choose at least one postman."), code="no_postmen")
     for envelope in envelopes:
         _check_waiting(envelope, policy)
+    check_not_asked_later(envelopes, day)  # before the solver's seconds, not after
     runs = [planned_run(office, p, day, now=now, create=False) for p in postmen]
     groups = group_visits(list(envelopes), _key)
     already = [len(visits_of(r)) if r else 0 for r in runs]

@@ -35,6 +35,12 @@ from backend.console.planning import (
     split_among_postmen,
     unassign_envelopes,
 )
+from backend.console.requests import (
+    REQUEST_LABELS,
+    RequestKind,
+    last_failures,
+    latest_requests,
+)
 from backend.console.services import office_scope
 from backend.domain.planning import PlanSettings
 from backend.domain.policy import RESULT_TYPE_LABELS
@@ -178,6 +184,18 @@ def plan():
     policy = current_app.config["DELIVERY_POLICY"]
     settings = _settings()
     waiting = pool(office.id, filters, policy)
+    # Failed ones show why; those whose citizen asked for a later day wait for it, listed apart.
+    ids = [e.id for e in waiting]
+    failures, requests = last_failures(ids), latest_requests(ids)
+    later = [
+        e
+        for e in waiting
+        if (asked := requests.get(e.id))
+        and asked.kind is RequestKind.another_day
+        and asked.day
+        and asked.day > day
+    ]
+    waiting = [e for e in waiting if e not in later]
     plans = [plan_of(run, settings, _distances()) for run in day_runs(office.id, day)]
     tiles = current_app.config["TRAO_MAP_TILES"]
     result_types = [(t.value, _(label)) for t, label in RESULT_TYPE_LABELS.items()]
@@ -214,6 +232,10 @@ def plan():
             today=_today(office),
             filters=filters,
             waiting=waiting,
+            later=later,
+            failures=failures,
+            requests=requests,
+            request_labels=REQUEST_LABELS,
             communes=pool_communes(office.id),
             result_types=result_types,
             result_labels=dict(result_types),

@@ -1,4 +1,6 @@
-"""Printed records: the hand-over record (biên bản giao nhận), an A4 PDF signed by both sides."""
+"""Printed records: the hand-over record (biên bản giao nhận) of envelopes received from an
+agency, and the record of results returned to it after the hold (biên bản trả kết quả cho cơ
+quan); one layout, an A4 PDF signed by both sides."""
 
 from __future__ import annotations
 
@@ -44,6 +46,61 @@ class HandoverRecord:
     finished_at: datetime | None
     announced: int
     lines: Sequence[RecordLine]
+    # "receive": the agency hands envelopes to the office; "return": the office hands them back
+    # after the hold (courier_name is then the agency's officer who takes them, received_by the
+    # office's clerk who hands them).
+    kind: str = "receive"
+
+
+def _texts(record: HandoverRecord) -> dict:
+    """The words of the record that depend on which way the envelopes went."""
+    if record.kind == "return":
+        return {
+            "title": _("RECORD OF RESULTS RETURNED TO THE AGENCY"),
+            "subtitle": _(
+                "Results returned to the agency after the hold, record no. %(n)s", n=record.number
+            ),
+            "facts": [
+                (_("Handed back by"), f"{record.office_name} — {record.received_by}"),
+                (
+                    _("Received by"),
+                    f"{record.agency_name}"
+                    + (f" — {record.courier_name}" if record.courier_name else ""),
+                ),
+            ],
+            "count": _(
+                "%(returned)s returned of %(due)s due back",
+                returned=len(record.lines),
+                due=record.announced,
+            ),
+            "empty": _("No envelope was returned."),
+            "signatures": (
+                (_("For the post office (handed back)"), record.received_by),
+                (_("For the agency (received)"), record.courier_name or ""),
+            ),
+        }
+    return {
+        "title": _("HAND-OVER RECORD"),
+        "subtitle": _("Envelopes received from the agency, record no. %(n)s", n=record.number),
+        "facts": [
+            (
+                _("Handed over by"),
+                f"{record.agency_name}"
+                + (f" — {record.courier_name}" if record.courier_name else ""),
+            ),
+            (_("Received by"), f"{record.office_name} — {record.received_by}"),
+        ],
+        "count": _(
+            "%(received)s received of %(announced)s announced",
+            received=len(record.lines),
+            announced=record.announced,
+        ),
+        "empty": _("No envelope was received."),
+        "signatures": (
+            (_("For the agency (handed over)"), record.courier_name or ""),
+            (_("For the post office (received)"), record.received_by),
+        ),
+    }
 
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
@@ -71,34 +128,22 @@ def render_handover_pdf(record: HandoverRecord) -> bytes:
     chunks = [lines[:ROWS_FIRST_PAGE]] + [
         lines[i : i + ROWS_PER_PAGE] for i in range(ROWS_FIRST_PAGE, len(lines), ROWS_PER_PAGE)
     ]
+    texts = _texts(record)
     number = 0
     for page_index, chunk in enumerate(chunks):
         page = Image.new("L", A4_PX, 255)
         draw = ImageDraw.Draw(page)
         y = MARGIN
         if page_index == 0:
-            draw.text((A4_PX[0] // 2, y), _("HAND-OVER RECORD"), font=title, fill=0, anchor="mt")
+            draw.text((A4_PX[0] // 2, y), texts["title"], font=title, fill=0, anchor="mt")
             y += 44
-            subtitle = _("Envelopes received from the agency, record no. %(n)s", n=record.number)
-            draw.text((A4_PX[0] // 2, y), subtitle, font=body, fill=0, anchor="mt")
+            draw.text((A4_PX[0] // 2, y), texts["subtitle"], font=body, fill=0, anchor="mt")
             y += 46
             when = format_datetime(record.finished_at or record.started_at, "short")
             facts = [
-                (
-                    _("Handed over by"),
-                    f"{record.agency_name}"
-                    + (f" — {record.courier_name}" if record.courier_name else ""),
-                ),
-                (_("Received by"), f"{record.office_name} — {record.received_by}"),
+                *texts["facts"],
                 (_("Time"), when),
-                (
-                    _("Envelopes"),
-                    _(
-                        "%(received)s received of %(announced)s announced",
-                        received=len(lines),
-                        announced=record.announced,
-                    ),
-                ),
+                (_("Envelopes"), texts["count"]),
             ]
             for label, value in facts:
                 draw.text((left, y), f"{label}:", font=bold, fill=0)
@@ -122,17 +167,12 @@ def render_handover_pdf(record: HandoverRecord) -> bytes:
             y += ROW_PX
             draw.line((left, y - 6, right, y - 6), fill=160, width=1)
         if not lines:
-            draw.text((left, y), _("No envelope was received."), font=body, fill=0)
+            draw.text((left, y), texts["empty"], font=body, fill=0)
             y += ROW_PX
         if page_index == len(chunks) - 1:
             y = max(y + 30, A4_PX[1] - MARGIN - 230)
             half = (right - left) // 2
-            for i, (who, name) in enumerate(
-                (
-                    (_("For the agency (handed over)"), record.courier_name or ""),
-                    (_("For the post office (received)"), record.received_by),
-                )
-            ):
+            for i, (who, name) in enumerate(texts["signatures"]):
                 x = left + i * half + half // 2
                 draw.text((x, y), who, font=bold, fill=0, anchor="mt")
                 draw.text((x, y + 30), _("(signature, full name)"), font=small, fill=0, anchor="mt")

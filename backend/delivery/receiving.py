@@ -324,6 +324,9 @@ def receive_attempt(
     run, envelope = stop.run, stop.envelope
     dossier = envelope.dossier
     timezone = run.post_office.timezone if run.post_office else DEFAULT_TIMEZONE
+    after_close = run.state == RunState.closed.value
+    if after_close:
+        _check_still_out(stop)
     again_on_run = _again_on_run(envelope, meta["attempt_number"])
     hashes = check_files(meta["files"], uploads, settings)
     scan = _check_scan(meta["scan"], meta["envelope_code"], settings.qr_key)
@@ -338,6 +341,8 @@ def receive_attempt(
     device_time = _check_device_time(meta["device_time"], run, timezone, now, settings)
     if clock_gap(sent_at, now, settings.clock_gap, settings.send_latency):
         flags.append(ReviewFlag.clock_gap)
+    if after_close:
+        flags.append(ReviewFlag.after_close)
     where = _position(meta["position"], dossier, policy, flags)
 
     # Each file proven to be the image it claims (no full decode), then staged as it came.
@@ -487,7 +492,6 @@ _STOP_ON_RUN = (
     .where(
         RunStop.id == bindparam("stop_id"),
         DeliveryRun.postman_id == bindparam("postman_id"),
-        DeliveryRun.state != RunState.closed.value,
     )
     # Only the columns an attempt reads (a statement-count test catches one forgotten).
     .options(
@@ -529,8 +533,9 @@ _RECEIPT_COLUMNS = (
 
 
 def find_stop(stop_id: int, attempt_id: str, postman: User) -> tuple[RunStop | None, bool | None]:
-    """The stop if it is on an open run of this postman, and whether this attempt id was
-    received already (None: unknown, when the stop is not found).
+    """The stop if it is on a run of this postman, and whether this attempt id was received
+    already (None: unknown, when the stop is not found). A closed run's stop is found too: an
+    attempt the phone syncs after the close-out is received when it can be (receive_attempt).
 
     Loaded with its run, office, envelope, dossier and agency (for the webhook) in one
     statement: for a new attempt, the only look-up before it is recorded.
@@ -542,6 +547,22 @@ def find_stop(stop_id: int, attempt_id: str, postman: User) -> tuple[RunStop | N
     stop = row[0]
     stop.dossier_shared = bool(row[2])  # read by _fees_due; not a column
     return stop, row[1] is not None
+
+
+def _check_still_out(stop: RunStop) -> None:
+    """An attempt synced after its run was closed (issue 11) is received — nothing the phone
+    recorded is lost — only for an envelope the close-out did not take back (still out for
+    delivery, this stop its latest); otherwise the office holds the envelope: refused, and the
+    refusal kept for the supervisor."""
+    envelope = stop.envelope
+    later = db.session.scalars(
+        select(RunStop.id).where(RunStop.envelope_id == envelope.id, RunStop.id > stop.id).limit(1)
+    ).first()
+    if envelope.state is not State.out_for_delivery or later is not None:
+        raise Conflict(
+            _("This run was closed at the office before this attempt arrived."),
+            code="run_closed",
+        )
 
 
 def not_on_your_run() -> NotFound:

@@ -126,3 +126,34 @@ def allowed_actions(
             continue
         allowed.add(action)
     return frozenset(allowed)
+
+
+# The states an envelope comes back to the office in when its run is closed (issue 11): never
+# attempted, or failed at the door.
+BACK_FROM_RUN_STATES: frozenset[State] = frozenset({State.out_for_delivery, State.attempt_failed})
+
+
+def back_from_run(state: State, *, attempts_made: int, policy: DeliveryPolicy) -> Action | None:
+    """What taking an envelope back at the office, when its run is closed, does to it.
+
+    Never attempted: `unload` (back to at_office, waiting for a run). Failed with home attempts
+    left: None — it stays attempt_failed, which waits for a run already. Failed with every home
+    attempt made: `hold` (held at the office for collection). Any other state did not go out on a
+    run: TransitionNotAllowed.
+    """
+    state = State(state)
+    if state is State.out_for_delivery:
+        action = Action.unload
+    elif state is State.attempt_failed:
+        if attempts_made < policy.max_home_attempts:
+            return None
+        action = Action.hold
+    else:
+        raise TransitionNotAllowed(
+            state,
+            Action.unload,
+            f"An envelope '{state}' is not out on a run: it cannot come back from one.",
+            fields={"state": str(state)},
+        )
+    next_state(state, action, attempts_made=attempts_made, policy=policy)
+    return action

@@ -24,6 +24,9 @@ class ReviewFlag(StrEnum):
     # The phone's clock, read when it sent the attempt, and the server's disagree by more than
     # the setting: the attempt's own time (device_time) may be wrong by as much.
     clock_gap = "clock_gap"
+    # Received after its run was closed at the office (the phone synced late): the close-out's
+    # count and money did not know of it.
+    after_close = "after_close"
 
 
 @dataclass(frozen=True)

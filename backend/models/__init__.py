@@ -2,6 +2,7 @@
 
 from backend.models.audit import AuditEvent
 from backend.models.auth import AuthSession
+from backend.models.closeout import RunCloseout, RunReturn
 from backend.models.dossier import CodeSequence, Dossier, Envelope
 from backend.models.events import AppendOnlyError, Event, OutboxMessage, TrackingLink
 from backend.models.handover import Handover, HandoverItem
@@ -26,6 +27,8 @@ __all__ = [
     "PostOffice",
     "ProofFile",
     "Role",
+    "RunCloseout",
+    "RunReturn",
     "RunState",
     "RunStop",
     "TrackingLink",

@@ -108,6 +108,10 @@ class User(UserMixin, db.Model):
     # The last call of the postman's phone to the API (runs, attempts), written at most once
     # every TRAO_LAST_SEEN_EVERY_SECONDS: what the live page's "last seen" says.
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How many attempts the phone said were waiting in its outbox (X-Trao-Outbox), and when it
+    # said so: closing the postman's run over waiting attempts needs a confirmation (issue 11).
+    outbox_waiting: Mapped[int | None] = mapped_column(Integer)
+    outbox_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     post_office: Mapped[PostOffice | None] = relationship()
     agency: Mapped[Agency | None] = relationship()

@@ -116,23 +116,25 @@ def test_a_pool_is_shared_within_each_postmans_capacity():
     assert sorted(i for run in runs for i in run) == list(range(40))
 
 
-def test_a_second_search_from_a_random_start_runs_beside_the_first(monkeypatch):
+def test_a_second_search_runs_beside_the_first_and_the_shorter_is_kept(monkeypatch):
     from backend.domain import routing
 
-    real = routing._search
     parent = os.getpid()
+    # Stops in three blocks of index order, each a run: what the child's search "finds" here.
+    blocks = [list(range(1, 15)), list(range(15, 29)), list(range(29, 41))]
 
-    def only_in_the_child(data, start, seed, until):
-        # Here the search from the cut tour finds nothing feasible; the child's search does.
-        return None if os.getpid() == parent else real(data, start, seed, until)
+    def search(data, start, seed, until):
+        if os.getpid() == parent:
+            return None if start is not None else (0, [])  # the cut tour's search: nothing
+        assert start is None  # the child starts at random
+        return 1, [(0, block) for block in blocks]
 
-    monkeypatch.setattr(routing, "_search", only_in_the_child)
-    points = around(5, 40)
-    alone = split_pool(OFFICE, points, 3, 15, seconds=0.3, searches=1)  # the cut tour
-    both = split_pool(OFFICE, points, 3, 15, seconds=0.3)
-    assert sorted(i for run in both for i in run) == list(range(40))
-    length = lambda runs: sum(tour_metres(OFFICE, points, run) for run in runs)  # noqa: E731
-    assert length(both) < length(alone)
+    monkeypatch.setattr(routing, "_search", search)
+    runs = split_pool(OFFICE, around(5, 40), 3, 15, seconds=0.3)
+    assert [sorted(run) for run in runs] == [[n - 1 for n in block] for block in blocks]
+    # With one search only, the cut tour (the search found nothing): another split.
+    alone = split_pool(OFFICE, around(5, 40), 3, 15, seconds=0.3, searches=1)
+    assert [sorted(run) for run in alone] != [[n - 1 for n in block] for block in blocks]
 
 
 def test_a_child_search_answers_or_is_given_up_on(monkeypatch):

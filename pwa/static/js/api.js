@@ -16,9 +16,9 @@ export class ApiError extends Error {
 export const RUN_ETAG = "_etag";
 const NOT_MODIFIED = Symbol("not modified");
 
-async function getJson(url, { etag = null } = {}) {
+async function getJson(url, { etag = null, extra = {} } = {}) {
   let response;
-  const headers = { Accept: "application/json" };
+  const headers = { Accept: "application/json", ...extra };
   if (etag) headers["If-None-Match"] = etag;
   try {
     // no-store: personal data stays out of the HTTP cache; the app keeps the run in IndexedDB.
@@ -44,10 +44,15 @@ async function getJson(url, { etag = null } = {}) {
 /** The logged-in user, a fresh CSRF token, the server's time and version. */
 export const getSession = () => getJson("/api/v1/session");
 
+/** The header telling the server how many attempts wait in the outbox (as outbox.js sends it). */
+export const OUTBOX_HEADER = "X-Trao-Outbox";
+
 /** Today's runs of the logged-in postman, with settings, reasons and relations. Given the run the
  * phone holds, asks with its ETag: unchanged, the server answers 304 (a few hundred bytes on a
- * slow link instead of kilobytes) and `held` comes back. */
-export async function getRunsToday(held = null) {
-  const body = await getJson("/api/v1/runs/today", { etag: held?.[RUN_ETAG] ?? "" });
+ * slow link instead of kilobytes) and `held` comes back. `waiting`: the attempts in the outbox,
+ * told to the server (closing the run at the office asks for a confirmation over them). */
+export async function getRunsToday(held = null, { waiting = null } = {}) {
+  const extra = Number.isInteger(waiting) && waiting >= 0 ? { [OUTBOX_HEADER]: String(waiting) } : {};
+  const body = await getJson("/api/v1/runs/today", { etag: held?.[RUN_ETAG] ?? "", extra });
   return body === NOT_MODIFIED ? held : body;
 }

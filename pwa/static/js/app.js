@@ -387,7 +387,8 @@ async function sendDoorOrders() {
 // --- Start -------------------------------------------------------------------------------------
 
 async function loadRunFromServer() {
-  const data = await getRunsToday(state.runData); // unchanged: a 304, and the run held
+  // unchanged: a 304, and the run held; the outbox's count goes with it (X-Trao-Outbox)
+  const data = await getRunsToday(state.runData, { waiting: pendingCount(state.entries ?? []) });
   // The postman's own order, not yet on the server, wins over the server's; one that no longer
   // fits the run (the supervisor changed its envelopes meanwhile) gives way, and the postman is told.
   if ((await doorOrders.overlay(data)).length) toast(t("order_refused", { reason: t("err_bad_order") }));

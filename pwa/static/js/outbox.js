@@ -12,6 +12,9 @@ export const ATTEMPTS_URL = "/api/v1/attempts";
 // The phone's clock as it sends an attempt: the server tells a wrong clock from an attempt that
 // waited offline by it. A header, never in the meta, whose bytes identify the attempt on replay.
 export const SENT_AT_HEADER = "X-Trao-Sent-At";
+// How many attempts still wait in the outbox beside the one a request carries: the console asks
+// for a confirmation before closing a run the phone still holds attempts of.
+export const OUTBOX_HEADER = "X-Trao-Outbox";
 // Error codes that mean "try again later", not "this attempt is wrong".
 const RETRY_CODES = new Set(["csrf_failed", "envelope_busy"]);
 
@@ -209,9 +212,9 @@ export class Outbox {
     const queue = { userId, entries: [], ids: new Set() };
     this.queue = queue;
     try {
-      const due = (await this.entries(userId)).filter(
-        (e) => e.state === "pending" && (force || e.next_at <= this.now()),
-      );
+      const pending = (await this.entries(userId)).filter((e) => e.state === "pending");
+      const due = pending.filter((e) => force || e.next_at <= this.now());
+      queue.later = pending.length - due.length; // waiting for their backoff: not in this flush
       for (const entry of due) {
         if (!queue.ids.has(entry.attempt_id)) queue.entries.push(entry);
         queue.ids.add(entry.attempt_id);
@@ -256,7 +259,7 @@ export class Outbox {
       const bytes = sizeOf(entry);
       progress.current = describe(entry, bytes);
       this._report();
-      const verdict = await this._send(entry, csrf);
+      const verdict = await this._send(entry, csrf, (queue.later ?? 0) + queue.entries.length - i - 1);
       progress.current = null;
       if (verdict === "ack" || verdict === "rejected") {
         progress.done += 1;
@@ -288,13 +291,14 @@ export class Outbox {
     return result;
   }
 
-  async _send(entry, csrf) {
+  async _send(entry, csrf, waiting = null) {
     const body = new FormData();
     body.append("meta", JSON.stringify(entry.meta));
     for (const file of entry.files) body.append(file.field, file.blob, file.filename);
     const headers = { "X-CSRFToken": csrf ?? "", Accept: "application/json" };
     const sentAt = clockReading(this.now());
     if (sentAt) headers[SENT_AT_HEADER] = sentAt;
+    if (Number.isInteger(waiting) && waiting >= 0) headers[OUTBOX_HEADER] = String(waiting);
     let response;
     try {
       response = await this.fetch(ATTEMPTS_URL, { method: "POST", body, credentials: "same-origin", headers });
