@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from backend.delivery.proof_files import ProofSettings, Upload, check_files, check_image
+from backend.delivery.services import PAYING_OUTCOMES
 from backend.domain.envelope_qr import verify_envelope_qr
 from backend.domain.identity import IdentityOutcome, check_holder, needs_confirmation
 from backend.domain.idnum import document_last4, hash_document_number
@@ -464,8 +465,8 @@ def _shares_dossier(envelope_id):
 
 
 def _fees_paid(envelope_id):
-    """EXISTS: a delivered attempt that collected fees, on another envelope of the dossier of
-    the envelope `envelope_id` (a column or a value). Two index look-ups (envelope by dossier,
+    """EXISTS: a hand-over that collected fees (PAYING_OUTCOMES), on another envelope of the
+    dossier of the envelope `envelope_id` (a column or a value). Two index look-ups (envelope by dossier,
     attempt by envelope)."""
     attempt, other, mine = aliased(DeliveryAttempt), aliased(Envelope), aliased(Envelope)
     return (
@@ -475,7 +476,7 @@ def _fees_paid(envelope_id):
         .where(
             mine.id == envelope_id,
             other.id != mine.id,  # its own delivery is the lifecycle's to refuse
-            attempt.outcome == "delivered",
+            attempt.outcome.in_(PAYING_OUTCOMES),
             attempt.fees_collected_vnd > 0,
         )
         .exists()
@@ -672,29 +673,43 @@ def _check_delivery(
 
 
 def _fees_due(meta: Mapping[str, Any], dossier: Dossier, stop: RunStop) -> int:
-    """What this hand-over must collect: the dossier's fees, once per dossier.
+    """What this delivery must collect (fees_due_once), refusing a second collection."""
+    return fees_due_once(
+        dossier,
+        stop.envelope_id,
+        collected=meta["fees_collected_vnd"],
+        shared=getattr(stop, "dossier_shared", None),
+    )
 
-    A dossier's result may travel in several envelopes (handed over at one door, or on other
-    days): the first envelope delivered collects the dossier's fees, the others nothing. A
-    second collection is refused (409 fees_already_collected) rather than taken silently.
 
-    A dossier of one envelope (find_stop says so, in its own statement) costs nothing more.
-    For one of several, the dossier's row is locked for this transaction (FOR NO KEY UPDATE:
-    the rows pointing at it are not held up) and only then is it read whether another envelope
-    paid: two of its envelopes received at the same moment are taken one after the other, and
-    the second sees the first's fees.
+def fees_due_once(
+    dossier: Dossier, envelope_id: int, *, collected: int, shared: bool | None = None
+) -> int:
+    """What handing over this envelope must collect: the dossier's fees, once per dossier.
+
+    A dossier's result may travel in several envelopes (handed over at one door, on other days,
+    or at the counter): the first envelope handed over collects the dossier's fees, the others
+    nothing. A second collection (`collected` > 0 when paid) is refused (409
+    fees_already_collected) rather than taken silently. Every path that records a hand-over
+    with fees calls it (the phone's; the counter's should too).
+
+    A dossier of one envelope (`shared` False: find_stop says so, in its own statement) costs
+    nothing more. For one of several (or unknown), the dossier's row is locked for this
+    transaction (FOR NO KEY UPDATE: the rows pointing at it are not held up) and only then is
+    it read whether another envelope paid: two of its envelopes received at the same moment are
+    taken one after the other, and the second sees the first's fees.
     """
     due = dossier.fees_due_vnd
     if not due:
         return 0
-    if getattr(stop, "dossier_shared", None) is False:
+    if shared is False:
         return due
     db.session.execute(
         select(Dossier.id).where(Dossier.id == dossier.id).with_for_update(key_share=True)
     )
-    if not dossier_fees_paid(stop.envelope_id):
+    if not dossier_fees_paid(envelope_id):
         return due
-    if meta["fees_collected_vnd"]:
+    if collected:
         raise Conflict(
             _("This dossier's fees were already collected with another of its envelopes."),
             code="fees_already_collected",
@@ -704,7 +719,7 @@ def _fees_due(meta: Mapping[str, Any], dossier: Dossier, stop: RunStop) -> int:
 
 
 def dossier_fees_paid(envelope_id: int) -> bool:
-    """Whether a delivered attempt already collected the fees of this envelope's dossier."""
+    """Whether another envelope of this envelope's dossier was handed over with its fees."""
     return bool(db.session.execute(select(_fees_paid(envelope_id))).scalar())
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -268,3 +269,38 @@ def test_a_dossier_paid_on_another_run_is_paid_on_this_one(app, factory):
     assert stop["fees_collected_on_dossier"] is True
     meta = delivered_meta(second_run.stops[0], files, fees_collected_vnd=0)
     assert post_attempt(other, meta, files).status_code == 201
+
+
+def test_a_dossier_paid_at_the_counter_is_paid_at_the_door(client, factory):
+    """One envelope of the dossier collected at the office's counter with the fees (its record
+    written as backend/console/counter.py writes it: no run, outcome "collected"); its other
+    envelope at the door collects nothing more."""
+    postman, run, dossier = door_run(factory, envelopes=2)
+    first, second = run.stops
+    clerk = factory.user(Role.supervisor, post_office=run.post_office)
+    db.session.add(
+        DeliveryAttempt(
+            id=str(uuid.uuid4()),
+            envelope_id=first.envelope_id,
+            run_id=None,
+            stop_id=None,
+            postman_id=clerk.id,
+            attempt_number=1,
+            outcome="collected",
+            scan_method="typed",
+            device_time=NOW,
+            received_at=NOW,
+            fees_collected_vnd=FEES,
+            meta_digest="0" * 64,
+        )
+    )
+    db.session.commit()
+    assert dossier_fees_paid(second.envelope_id)
+    login(client, postman)
+    files = default_files()
+    response = post_attempt(client, delivered_meta(second, files), files)
+    assert response.status_code == 409 and error_code(response) == "fees_already_collected"
+    stops = client.get("/api/v1/runs/today").get_json()["runs"][0]["stops"]
+    assert {s["stop_id"]: s["fees_collected_on_dossier"] for s in stops}[second.id] is True
+    free = delivered_meta(second, files, fees_collected_vnd=0)
+    assert post_attempt(client, free, files).status_code == 201
