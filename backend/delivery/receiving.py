@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from sqlalchemy import Integer, String, bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from backend.delivery.proof_files import ProofSettings, Upload, check_files, check_image
+from backend.delivery.services import PAYING_OUTCOMES
 from backend.domain.envelope_qr import verify_envelope_qr
 from backend.domain.identity import IdentityOutcome, check_holder, needs_confirmation
 from backend.domain.idnum import document_last4, hash_document_number
@@ -333,10 +334,11 @@ def receive_attempt(
     kinds = [ref["field"] for ref in meta["files"]]
     flags: list[ReviewFlag] = []
     if meta["outcome"] == "delivered":
-        recipient = _check_delivery(meta, kinds, dossier, policy, settings.id_key, flags)
+        fees_due = _fees_due(meta, dossier, stop)
+        recipient = _check_delivery(meta, kinds, dossier, policy, settings.id_key, flags, fees_due)
     else:
         recipient = {}
-        _refuse_proof_gaps(meta, kinds, dossier, None)
+        _refuse_proof_gaps(meta, kinds, dossier, None, 0)
     device_time = _check_device_time(meta["device_time"], run, timezone, now, settings)
     if clock_gap(sent_at, now, settings.clock_gap, settings.send_latency):
         flags.append(ReviewFlag.clock_gap)
@@ -450,10 +452,42 @@ def _state_after(attempt: DeliveryAttempt) -> str:
     return attempt.envelope.state.value
 
 
+def _shares_dossier(envelope_id):
+    """EXISTS: another envelope carries the same dossier as the envelope `envelope_id` (one
+    index look-up: envelopes by dossier)."""
+    other, mine = aliased(Envelope), aliased(Envelope)
+    return (
+        select(other.id)
+        .join(mine, mine.dossier_id == other.dossier_id)
+        .where(mine.id == envelope_id, other.id != mine.id)
+        .exists()
+    )
+
+
+def _fees_paid(envelope_id):
+    """EXISTS: a hand-over that collected fees (PAYING_OUTCOMES), on another envelope of the
+    dossier of the envelope `envelope_id` (a column or a value). Two index look-ups (envelope by dossier,
+    attempt by envelope)."""
+    attempt, other, mine = aliased(DeliveryAttempt), aliased(Envelope), aliased(Envelope)
+    return (
+        select(attempt.id)
+        .join(other, attempt.envelope_id == other.id)
+        .join(mine, mine.dossier_id == other.dossier_id)
+        .where(
+            mine.id == envelope_id,
+            other.id != mine.id,  # its own delivery is the lifecycle's to refuse
+            attempt.outcome.in_(PAYING_OUTCOMES),
+            attempt.fees_collected_vnd > 0,
+        )
+        .exists()
+    )
+
+
 # The statements of every attempt, built once: building and keying one costs more than its run.
 _STOP_ON_RUN = (
-    # The stop, and (in the same statement) whether this attempt was received already.
-    select(RunStop, DeliveryAttempt.id)
+    # The stop, and (in the same statement) whether this attempt was received already and
+    # whether its dossier travels in other envelopes too (its fees are collected once).
+    select(RunStop, DeliveryAttempt.id, _shares_dossier(RunStop.envelope_id).correlate(RunStop))
     .join(DeliveryRun, RunStop.run_id == DeliveryRun.id)
     .outerjoin(DeliveryAttempt, DeliveryAttempt.id == bindparam("attempt_id"))
     .where(
@@ -511,7 +545,9 @@ def find_stop(stop_id: int, attempt_id: str, postman: User) -> tuple[RunStop | N
     row = db.session.execute(_STOP_ON_RUN, params).first()
     if row is None:
         return None, None
-    return row[0], row[1] is not None
+    stop = row[0]
+    stop.dossier_shared = bool(row[2])  # read by _fees_due; not a column
+    return stop, row[1] is not None
 
 
 def _check_still_out(stop: RunStop) -> None:
@@ -570,6 +606,7 @@ def _check_delivery(
     policy: DeliveryPolicy,
     id_key: bytes,
     flags: list[ReviewFlag],
+    fees_due: int,
 ) -> dict[str, Any]:
     """Every proof rule of a hand-over; the recipient's columns (no full ID number)."""
     recipient = meta["recipient"]
@@ -631,12 +668,67 @@ def _check_delivery(
                 )
             flags.append(ReviewFlag.weak_identity)
         columns.update(match_fields)
-    _refuse_proof_gaps(meta, kinds, dossier, relation)
+    _refuse_proof_gaps(meta, kinds, dossier, relation, fees_due)
     return columns
 
 
+def _fees_due(meta: Mapping[str, Any], dossier: Dossier, stop: RunStop) -> int:
+    """What this delivery must collect (fees_due_once), refusing a second collection."""
+    return fees_due_once(
+        dossier,
+        stop.envelope_id,
+        collected=meta["fees_collected_vnd"],
+        shared=getattr(stop, "dossier_shared", None),
+    )
+
+
+def fees_due_once(
+    dossier: Dossier, envelope_id: int, *, collected: int, shared: bool | None = None
+) -> int:
+    """What handing over this envelope must collect: the dossier's fees, once per dossier.
+
+    A dossier's result may travel in several envelopes (handed over at one door, on other days,
+    or at the counter): the first envelope handed over collects the dossier's fees, the others
+    nothing. A second collection (`collected` > 0 when paid) is refused (409
+    fees_already_collected) rather than taken silently. Every path that records a hand-over
+    with fees calls it (the phone's; the counter's should too).
+
+    A dossier of one envelope (`shared` False: find_stop says so, in its own statement) costs
+    nothing more. For one of several (or unknown), the dossier's row is locked for this
+    transaction (FOR NO KEY UPDATE: the rows pointing at it are not held up) and only then is
+    it read whether another envelope paid: two of its envelopes received at the same moment are
+    taken one after the other, and the second sees the first's fees.
+    """
+    due = dossier.fees_due_vnd
+    if not due:
+        return 0
+    if shared is False:
+        return due
+    db.session.execute(
+        select(Dossier.id).where(Dossier.id == dossier.id).with_for_update(key_share=True)
+    )
+    if not dossier_fees_paid(envelope_id):
+        return due
+    if collected:
+        raise Conflict(
+            _("This dossier's fees were already collected with another of its envelopes."),
+            code="fees_already_collected",
+            fields={"fees_due_vnd": 0},
+        )
+    return 0
+
+
+def dossier_fees_paid(envelope_id: int) -> bool:
+    """Whether another envelope of this envelope's dossier was handed over with its fees."""
+    return bool(db.session.execute(select(_fees_paid(envelope_id))).scalar())
+
+
 def _refuse_proof_gaps(
-    meta: Mapping[str, Any], kinds: Sequence[str], dossier: Dossier, relation: Relation | None
+    meta: Mapping[str, Any],
+    kinds: Sequence[str],
+    dossier: Dossier,
+    relation: Relation | None,
+    fees_due: int,
 ) -> None:
     """Refuse an attempt whose proof misses a part the domain requires, naming the first."""
     delivered = meta["outcome"] == "delivered"
@@ -646,7 +738,7 @@ def _refuse_proof_gaps(
         file_kinds=set(kinds),
         has_signature_strokes=bool(meta["signature_strokes"]),
         fees_collected_vnd=meta["fees_collected_vnd"],
-        fees_due_vnd=dossier.fees_due_vnd if delivered else 0,
+        fees_due_vnd=fees_due if delivered else 0,
     )
     if not gaps:
         return
@@ -661,11 +753,7 @@ def _refuse_proof_gaps(
         message = _("The amount collected must be the fees due.")
     else:
         message = _("Nothing is collected on a failed attempt.")
-    fields = (
-        {"fees_due_vnd": dossier.fees_due_vnd}
-        if delivered and gap is ProofGap.fees_mismatch
-        else None
-    )
+    fields = {"fees_due_vnd": fees_due} if delivered and gap is ProofGap.fees_mismatch else None
     raise Invalid(message, code=gap.value, fields=fields)
 
 

@@ -8,6 +8,7 @@ from flask_babel import gettext
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
+from backend.delivery.services import dossiers_paid
 from backend.domain.envelope_qr import sign_envelope_qr
 from backend.domain.errors import InvalidIdNumber
 from backend.domain.idnum import DOCUMENT_TYPES, validate_document_number
@@ -292,8 +293,19 @@ def run_doors(stops) -> list[list[int]]:
     return list(doors.values())
 
 
-def dump_stop(stop, last_attempt, *, qr_key: bytes, policy, door: int | None = None) -> dict:
-    """One stop of today's run, as the phone needs it offline (docs/api-delivery.md)."""
+def dump_stop(
+    stop,
+    last_attempt,
+    *,
+    qr_key: bytes,
+    policy,
+    door: int | None = None,
+    paid_dossiers: frozenset[int] = frozenset(),
+) -> dict:
+    """One stop of today's run, as the phone needs it offline (docs/api-delivery.md).
+
+    `paid_dossiers`: the dossiers whose fees an envelope on the postman's runs collected
+    already; the fees are collected once per dossier."""
     envelope, dossier = stop.envelope, stop.envelope.dossier
     payload = sign_envelope_qr(envelope.code, qr_key)
     has_location = dossier.latitude is not None and dossier.longitude is not None
@@ -329,6 +341,7 @@ def dump_stop(stop, last_attempt, *, qr_key: bytes, policy, door: int | None = N
         },
         "location": {"lat": dossier.latitude, "lon": dossier.longitude} if has_location else None,
         "fees_due_vnd": dossier.fees_due_vnd,
+        "fees_collected_on_dossier": dossier.id in paid_dossiers,
         "last_attempt": None
         if last_attempt is None
         else {
@@ -360,6 +373,7 @@ def result_type_label(result_type: str) -> str:
 
 def dump_runs_today(runs, attempts, *, day, now, settings: dict, qr_key: bytes, policy) -> dict:
     """GET /api/v1/runs/today: the runs, their stops, and the lists the app shows offline."""
+    paid = paid_dossiers(runs)
     return {
         "date": day.isoformat(),
         "server_time": now.isoformat(),
@@ -376,11 +390,20 @@ def dump_runs_today(runs, attempts, *, day, now, settings: dict, qr_key: bytes, 
             {"code": relation.value, "label": gettext(label)}
             for relation, label in RELATION_LABELS.items()
         ],
-        "runs": [dump_run(run, attempts, qr_key=qr_key, policy=policy) for run in runs],
+        "runs": [
+            dump_run(run, attempts, qr_key=qr_key, policy=policy, paid_dossiers=paid)
+            for run in runs
+        ],
     }
 
 
-def dump_run(run, attempts, *, qr_key: bytes, policy) -> dict:
+def paid_dossiers(runs) -> frozenset[int]:
+    """The dossiers of these runs whose fees a delivered envelope collected already (on any
+    run): the others of their envelopes collect nothing."""
+    return frozenset(dossiers_paid(stop.envelope.dossier_id for run in runs for stop in run.stops))
+
+
+def dump_run(run, attempts, *, qr_key: bytes, policy, paid_dossiers=frozenset()) -> dict:
     """One run of the day: its stops in order, and its doors (stop ids) in order."""
     doors = run_doors(run.stops)
     door_of = {stop_id: door[0] for door in doors for stop_id in door}
@@ -396,6 +419,7 @@ def dump_run(run, attempts, *, qr_key: bytes, policy) -> dict:
                 qr_key=qr_key,
                 policy=policy,
                 door=door_of[stop.id],
+                paid_dossiers=paid_dossiers,
             )
             for stop in run.stops
         ],

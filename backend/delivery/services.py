@@ -23,6 +23,9 @@ from backend.models import (
 )
 
 DONE_STATES = {State.delivered}
+# The outcomes that hand an envelope over and collect its dossier's fees: at the door, and at
+# the office's counter (backend/console/counter.py). A dossier pays once, by either.
+PAYING_OUTCOMES = ("delivered", "collected")
 FAILED_STATES = {State.attempt_failed, State.held_at_office}
 
 
@@ -79,3 +82,22 @@ def last_attempts(envelope_ids: Iterable[int]) -> dict[int, DeliveryAttempt]:
         .order_by(DeliveryAttempt.envelope_id, DeliveryAttempt.attempt_number)
     )
     return {a.envelope_id: a for a in db.session.execute(stmt).scalars()}
+
+
+def dossiers_paid(dossier_ids: Iterable[int]) -> set[int]:
+    """Of these dossiers, those whose fees were collected (delivered or collected at the counter,
+    on any envelope, any run), in one query: the phone shows and collects a dossier's fees once."""
+    ids = list(set(dossier_ids))
+    if not ids:
+        return set()
+    stmt = (
+        select(Envelope.dossier_id)
+        .join(DeliveryAttempt, DeliveryAttempt.envelope_id == Envelope.id)
+        .where(
+            Envelope.dossier_id.in_(ids),
+            DeliveryAttempt.outcome.in_(PAYING_OUTCOMES),
+            DeliveryAttempt.fees_collected_vnd > 0,
+        )
+        .distinct()
+    )
+    return set(db.session.execute(stmt).scalars())

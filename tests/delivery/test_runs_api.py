@@ -100,6 +100,7 @@ def test_runs_today_has_the_contract_shape_in_vietnamese(app, client, factory):
         },
         "location": {"lat": 21.8452, "lon": 106.7612},
         "fees_due_vnd": 34_000,
+        "fees_collected_on_dossier": False,
         "last_attempt": None,
     }
     assert payload not in str(body)  # the phone gets the digest, never the signed payload

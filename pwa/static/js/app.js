@@ -7,7 +7,7 @@ import { buildMeta } from "./attempts.js";
 import { matchEnvelopeScan, normaliseEnvelopeCode } from "./codes.js";
 import { sha256Hex } from "./format.js";
 import { allStops, applyReceipt, shownRejected, stopStatus } from "./run-state.js";
-import { applyOrder, groupDoors, moveDoor } from "./doors.js";
+import { applyOrder, groupDoors, handoverStops, moveDoor, paidDossiers } from "./doors.js";
 import { DoorOrders } from "./door-orders.js";
 import { CameraView, cameraErrorKey } from "./ui/camera.js";
 import { RunList } from "./ui/run-list.js";
@@ -198,7 +198,13 @@ const stopView = new StopView($("screen-stop"), {
   onScan: () => scanEnvelope(state.stop),
   onTyped: (text) => typedCode(text, state.stop),
   onDeliver: () => {
-    deliverScreen.open(state.stop, state.runData.settings ?? {});
+    // The door's other envelopes still to hand over come along (one hand-over: issue 11).
+    deliverScreen.open(state.stop, state.runData.settings ?? {}, {
+      scan: state.scan,
+      stops: handoverStops(state.runData, state.stop, state.entries),
+      paid: paidDossiers(state.runData, state.entries),
+      reasons: state.runData.reasons ?? [],
+    });
     show("deliver");
   },
   onFail: () => {
@@ -309,13 +315,18 @@ function currentStop(stop) {
   return allStops(state.runData).find((s) => s.stop_id === stop.stop_id) ?? stop;
 }
 
-async function saveAttempt({ stop, outcome, recipient, note, fees, strokes, position, reasonCode, files }) {
-  // The server takes an attempt only as the envelope's next: the stop's number plus those of its
-  // attempts still waiting in the outbox.
-  const attemptNumber = stopStatus(currentStop(stop), state.entries).attemptNumber;
-  const meta = buildMeta({ stop, scan: state.scan, outcome, attemptNumber, recipient, note, fees, strokes, position, reasonCode });
-  for (const file of files) file.sha256 ??= await sha256Hex(file.blob);
-  await outbox.add(makeEntry({ userId: state.user.id, meta, files }));
+async function saveAttempt({ door = null, ...attempt }) {
+  // A door's hand-over is an attempt per envelope (each with its own scan), queued in order.
+  const attempts = door ?? [{ ...attempt, scan: state.scan }];
+  const now = Date.now();
+  for (const [i, { stop, scan, outcome, recipient, note, fees, strokes, position, reasonCode, files }] of attempts.entries()) {
+    // The server takes an attempt only as the envelope's next: the stop's number plus those of
+    // its attempts still waiting in the outbox.
+    const attemptNumber = stopStatus(currentStop(stop), state.entries).attemptNumber;
+    const meta = buildMeta({ stop, scan, outcome, attemptNumber, recipient, note, fees, strokes, position, reasonCode });
+    for (const file of files) file.sha256 ??= await sha256Hex(file.blob);
+    await outbox.add(makeEntry({ userId: state.user.id, meta, files, now: now + i }));
+  }
   await refreshEntries();
   storageGuard.queued().then(checkStorage).catch(() => {});
   deliverScreen.stop = failForm.stop = null;

@@ -98,3 +98,119 @@ export function groupDoors(runData, entries) {
   groups.elsewhere = entries.filter((e) => e.state === "rejected" && !ids.has(e.stop_id));
   return groups;
 }
+
+// --- Several envelopes at one door, handed over at once (issue 11) ----------------------------
+
+/** The door of `stop` on its run: {key, stops} (the stop alone when the run does not hold it). */
+export function doorOf(runData, stop) {
+  const key = doorKey(stop);
+  for (const run of runData?.runs ?? []) {
+    if (!run.stops?.some((s) => s.stop_id === stop.stop_id)) continue;
+    const door = runDoors(run).find((d) => d.key === key);
+    if (door) return door;
+  }
+  return { key, stops: [stop] };
+}
+
+/**
+ * The envelopes the postman may hand over now at the door of `stop`: `stop` first (opened and
+ * identified, perhaps tried again), then the door's others still open, in route order. An
+ * envelope delivered, failed or waiting in the outbox is not offered again.
+ */
+export function handoverStops(runData, stop, entries) {
+  const others = doorOf(runData, stop).stops
+    .filter((s) => s.stop_id !== stop.stop_id && stopStatus(s, entries).canAttempt);
+  return [stop, ...others];
+}
+
+/**
+ * The dossiers (codes) whose fees were collected already: by the server's record (the run says
+ * so, or an envelope's last attempt delivered with fees) or by an attempt waiting on the phone.
+ * A dossier's fees are collected once, whichever of its envelopes is delivered first.
+ */
+export function paidDossiers(runData, entries = []) {
+  const paid = new Set();
+  const dossierOf = new Map();
+  for (const run of runData?.runs ?? []) {
+    for (const stop of run.stops ?? []) {
+      dossierOf.set(stop.stop_id, stop.dossier_code);
+      const last = stop.last_attempt;
+      if (stop.fees_collected_on_dossier || (last?.outcome === "delivered" && last.fees_collected_vnd > 0)) {
+        paid.add(stop.dossier_code);
+      }
+    }
+  }
+  for (const entry of entries) {
+    if (entry.state !== "pending" || entry.outcome !== "delivered" || !(entry.meta?.fees_collected_vnd > 0)) continue;
+    if (dossierOf.has(entry.stop_id)) paid.add(dossierOf.get(entry.stop_id));
+  }
+  return paid;
+}
+
+/** What delivering this envelope collects: its dossier's fees, unless collected already. */
+export function feesDue(stop, paid) {
+  return stop.dossier_code != null && paid.has(stop.dossier_code) ? 0 : stop.fees_due_vnd ?? 0;
+}
+
+/**
+ * What happens to one envelope of the door for the person there: relation "holder" |
+ * "representative" | "organisation_representative", holderCheck this envelope's holder check
+ * ("match" | "weak" | "mismatch" | "read", or null while incomplete), weakConfirmed the postman's
+ * confirmation of a weak match. A result for its holder only (ID card, passport) handed to
+ * someone else, or a holder who does not match, cannot be delivered: the envelope fails, as
+ * "not the recipient", while the others are delivered.
+ * → {outcome: "delivered" | "failed" | null, reasonCode, why: null | "holder_only" | "mismatch" | "weak"}
+ */
+export function envelopeOutcome(stop, { relation, holderCheck, weakConfirmed = false }) {
+  const failed = (why) => ({ outcome: "failed", reasonCode: "not_the_recipient", why });
+  if (relation !== "holder" && !stop.representative_allowed) return failed("holder_only");
+  if (!holderCheck) return { outcome: null, reasonCode: null, why: null };
+  if (holderCheck === "mismatch") return failed("mismatch");
+  if (holderCheck === "weak" && !weakConfirmed) return failed("weak");
+  return { outcome: "delivered", reasonCode: null, why: null };
+}
+
+/**
+ * The attempts of one hand-over at the door: one per envelope, each with its own outcome, all
+ * pointing at the same files (the same Blob objects: hashed once, stored once on the server).
+ * envelopes: [{stop, scan, outcome, reasonCode}]; paid: paidDossiers(); shared: what the door
+ * collected once: {recipient, note, strokes, position, signature, photos, authorization} (files
+ * as {field, blob, sha256, filename}). A delivered envelope carries the signature, the photos
+ * and any authorisation; a failed one the photos and the authorisation (what was shown), never
+ * a signature given for the others. The first envelope delivered of each dossier collects the
+ * dossier's fees, the others 0; those attempts come first, so the server (which refuses a
+ * second collection, and an envelope of an unpaid dossier that collects nothing) receives the
+ * paying one before the others of its dossier.
+ * → {attempts: [{stop, scan, outcome, reasonCode, recipient, note, strokes, position, fees, files}], total}
+ */
+export function doorAttempts(envelopes, paid, shared) {
+  const collected = new Set(paid);
+  const attempts = [];
+  let total = 0;
+  const ordered = [...envelopes.filter((e) => e.outcome === "delivered"), ...envelopes.filter((e) => e.outcome === "failed")];
+  for (const { stop, scan, outcome, reasonCode } of ordered) {
+    const delivered = outcome === "delivered";
+    let fees = 0;
+    if (delivered) {
+      fees = feesDue(stop, collected);
+      if (stop.dossier_code != null) collected.add(stop.dossier_code);
+      total += fees;
+    }
+    const files = [
+      ...(delivered && shared.signature ? [shared.signature] : []),
+      ...(shared.photos ?? []),
+      ...(shared.authorization ?? []),
+    ];
+    attempts.push({
+      stop, scan, outcome,
+      reasonCode: delivered ? null : reasonCode,
+      recipient: delivered ? shared.recipient : null,
+      note: shared.note ?? "",
+      strokes: delivered ? shared.strokes : null,
+      position: shared.position ?? null,
+      fees,
+      files,
+    });
+  }
+  return { attempts, total };
+}

@@ -26,8 +26,14 @@ export class IdentityForm {
     this.onChange = onChange;
   }
 
-  reset(stop) {
+  /**
+   * representativeAllowed: whether someone other than the holder may receive here; by default
+   * the stop's rule. At a door of several envelopes, whether any of them allows it (each
+   * envelope's own rule then decides which are handed over: doors.js envelopeOutcome).
+   */
+  reset(stop, { representativeAllowed = stop.representative_allowed } = {}) {
     this.stop = stop;
+    this.representativeAllowed = representativeAllowed;
     this.relation = "holder";
     this.method = null;
     this.idDocumentType = "cccd";
@@ -69,6 +75,11 @@ export class IdentityForm {
    * A representative's own ID is read, not compared with the holder's.
    */
   get check() {
+    return this.checkFor(this.stop.recipient);
+  }
+
+  /** The check against another envelope's recipient (at a door of several envelopes). */
+  checkFor(expected) {
     if (!this.method) return null;
     const name = this.nameInput.value.trim();
     const vneid = this.method === "vneid_shown";
@@ -76,7 +87,7 @@ export class IdentityForm {
     const idLast4 = vneid ? normaliseLast4(this.last4Input.value) : null;
     if (!name || !(vneid ? idLast4 : idNumber)) return null;
     if (this.relation !== "holder") return { outcome: "read", numberMatch: null };
-    return checkHolder(this.stop.recipient, { method: this.method, documentType: this.documentType, name, idNumber, idLast4 });
+    return checkHolder(expected, { method: this.method, documentType: this.documentType, name, idNumber, idLast4 });
   }
 
   /** "match" | "weak" | "mismatch" | "read" | null: how the identity compares to the recipient. */
@@ -105,7 +116,7 @@ export class IdentityForm {
 
   render() {
     const stop = this.stop;
-    const allowed = stop.representative_allowed;
+    const allowed = this.representativeAllowed ?? stop.representative_allowed;
     const vneid = this.method === "vneid_shown";
     this.nameInput = h("input", { id: "id-name", testid: "id-name", autocomplete: "off", oninput: () => this.update() });
     const docType = this.documentType;

@@ -3,6 +3,7 @@
 import { h, fill } from "./dom.js";
 import { t } from "../i18n.js";
 import { stopStatus } from "../run-state.js";
+import { handoverStops } from "../doors.js";
 import { callLink, directionsLink, nextAfterFailureText, rejectedNote, statusBadge, stopFacts } from "./stop-card.js";
 
 export class StopView {
@@ -26,6 +27,8 @@ export class StopView {
     const runData = this.runData();
     const again = retrying && status.canRetry;
     const done = !status.canAttempt && !again;
+    // The door's other envelopes still open: handed over with this one, on one screen.
+    const others = done ? 0 : handoverStops(runData, stop, entries).length - 1;
     const identified = scan
       ? h("p", { class: "notice notice-ok", testid: "envelope-identified", role: "status" },
           scan.method === "qr" ? t("envelope_scanned") : t("envelope_typed"))
@@ -46,6 +49,7 @@ export class StopView {
       message ? h("p", { class: `notice notice-${message.tone}`, role: "alert", testid: "stop-message" }, message.text) : null,
       again ? h("p", { class: "notice notice-warn", testid: "retrying", role: "status" },
         t("retrying", { n: status.attemptNumber, max: status.attemptsMade + status.attemptsLeft })) : null,
+      others > 0 ? h("p", { class: "notice", testid: "door-others", role: "status" }, t("door_others", { n: others })) : null,
       done ? doneNotice(stop, status, runData) : identified,
       done && status.canRetry ? tryAgain(status, onTryAgain) : null,
       h("div", { class: "actions actions-main" },
