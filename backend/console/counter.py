@@ -31,6 +31,7 @@ from backend.delivery.proof_files import (
     Upload,
     check_image,
 )
+from backend.delivery.receiving import fees_due_once
 from backend.delivery.schemas import Strokes
 from backend.domain.cccd import parse_cccd_qr
 from backend.domain.envelope_qr import QR_PREFIX, QR_SEPARATOR
@@ -431,11 +432,14 @@ def collect_at_counter(
         fees = int(_text(form, "fees_collected_vnd", 12) or "-1")
     except ValueError:
         fees = -1
-    if fees != dossier.fees_due_vnd:
+    # Once per dossier, as at a door: paid with another of its envelopes, nothing more is due
+    # (and a second collection is refused, 409 fees_already_collected).
+    due = fees_due_once(dossier, envelope.id, collected=max(fees, 0))
+    if fees != due:
         raise Invalid(
             _("The amount collected must be the fees due."),
             code="fees_mismatch",
-            fields={"fees_due_vnd": dossier.fees_due_vnd},
+            fields={"fees_due_vnd": due},
         )
     scanned = form.get("scan")
     scan = {"scan_method": "typed", "qr_payload": None}

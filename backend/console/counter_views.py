@@ -30,6 +30,7 @@ from backend.console.counter import (
 )
 from backend.console.services import office_scope
 from backend.delivery.proof_files import ProofSettings, Upload
+from backend.delivery.receiving import dossier_fees_paid
 from backend.domain.codes import is_valid_envelope_code
 from backend.domain.lifecycle import State
 from backend.domain.policy import RESULT_TYPE_LABELS, Relation, ResultType
@@ -135,10 +136,12 @@ def counter_envelope(code: str):
     holder_only = not policy.allows_recipient(
         dossier.result_type, Relation.representative, dossier.holder_only
     )
+    paid = dossier.fees_due_vnd and dossier_fees_paid(envelope.id)
     return render_template(
         "console/counter_collect.html",
         envelope=envelope,
         dossier=dossier,
+        fees_due=0 if paid else dossier.fees_due_vnd,
         holder_only=holder_only,
         result_label=_result_label(dossier.result_type),
         attempt_id=str(uuid.uuid4()),

@@ -264,6 +264,30 @@ def test_a_name_matching_only_without_diacritics_needs_the_clerks_confirmation(c
     assert f'data-subject="attempt:{attempt.id}"' in queue
 
 
+def test_a_dossier_paid_with_another_envelope_owes_nothing_at_the_counter(client, counter, factory):
+    """Two envelopes of one dossier: the first collected (and paid) at the counter; the second,
+    held too, owes nothing more, and a second collection is refused."""
+    dossier = factory.dossier(
+        agency=counter["agency"],
+        envelopes=2,
+        recipient_name=NAME,
+        recipient_id_number=ID_NUMBER,
+    )
+    first, second = (hold(envelope) for envelope in dossier.envelopes)
+    db.session.commit()
+    assert post_collect(client, first.code, collect_form()).status_code == 201
+    page = client.get(f"/console/counter/{second.code}").get_data(as_text=True)
+    assert 'data-testid="fees-due">0 ₫' in page
+    before = snapshot(second)
+    again = post_collect(client, second.code, collect_form())
+    assert again.status_code == 409
+    assert again.get_json()["error"]["code"] == "fees_already_collected"
+    assert snapshot(second) == before
+    assert (
+        post_collect(client, second.code, collect_form(fees_collected_vnd="0")).status_code == 201
+    )
+
+
 def test_a_double_submit_finds_the_same_record(client, counter):
     envelope = counter["envelope"]
     form, signature = collect_form(), png()
