@@ -1,32 +1,13 @@
 // Closing a run: each envelope handed back is scanned (a USB scanner types the code and Enter)
 // and sent without reloading; the count, the lists and a sound say what happened. The money's
 // difference is shown as the supervisor types what was handed over.
+import { beep } from "./beep.js";
+
 const form = document.getElementById("scan-form");
 const input = document.getElementById("scan-code");
 const result = document.getElementById("scan-result");
 const backList = document.getElementById("back-list");
 const outstandingList = document.getElementById("outstanding-list");
-let audio;
-
-/** A short beep for an envelope taken back, two low ones for a refusal (no sound files). */
-function beep(ok) {
-  try {
-    audio ??= new AudioContext();
-    const tones = ok ? [[880, 0]] : [[220, 0], [220, 0.22]];
-    for (const [frequency, delay] of tones) {
-      const osc = audio.createOscillator();
-      const gain = audio.createGain();
-      osc.frequency.value = frequency;
-      osc.type = ok ? "sine" : "square";
-      gain.gain.value = 0.15;
-      osc.connect(gain).connect(audio.destination);
-      osc.start(audio.currentTime + delay);
-      osc.stop(audio.currentTime + delay + 0.15);
-    }
-  } catch {
-    // No sound on this machine: the message says it all.
-  }
-}
 
 function say(text, ok) {
   result.textContent = text;

@@ -2,6 +2,7 @@
 // "choose all", the counter's scanner sending each code without reloading, and stops dragged
 // into a new order. Without this script the page still works with its forms.
 import * as L from "/static/vendor/leaflet/leaflet-src.esm.js";
+import { beep } from "./beep.js";
 
 const COLOURS = ["#c0392b", "#2874a6", "#1e8449", "#af601a", "#7d3c98", "#117a65"];
 
@@ -43,21 +44,6 @@ function chooseAll() {
   all?.addEventListener("change", () => {
     for (const box of document.querySelectorAll(".pool-pick")) box.checked = all.checked;
   });
-}
-
-let audio;
-function beep(ok) {
-  try {
-    audio ??= new AudioContext();
-    const osc = audio.createOscillator();
-    osc.frequency.value = ok ? 880 : 220;
-    osc.type = ok ? "sine" : "square";
-    osc.connect(audio.destination);
-    osc.start();
-    osc.stop(audio.currentTime + 0.15);
-  } catch {
-    // No sound here: the message says it all.
-  }
 }
 
 function counterScanner() {

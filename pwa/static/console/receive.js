@@ -1,30 +1,11 @@
 // Receiving from an agency: each scan (a USB scanner types the code and Enter) is sent without
 // reloading; the count, the list and a sound say what happened, and the field is ready again.
+import { beep } from "./beep.js";
+
 const form = document.getElementById("scan-form");
 const input = document.getElementById("scan-code");
 const result = document.getElementById("scan-result");
 const list = document.getElementById("received-list");
-let audio;
-
-/** A short beep for a received envelope, two low ones for a refusal (no sound files). */
-function beep(ok) {
-  try {
-    audio ??= new AudioContext();
-    const tones = ok ? [[880, 0]] : [[220, 0], [220, 0.22]];
-    for (const [frequency, delay] of tones) {
-      const osc = audio.createOscillator();
-      const gain = audio.createGain();
-      osc.frequency.value = frequency;
-      osc.type = ok ? "sine" : "square";
-      gain.gain.value = 0.15;
-      osc.connect(gain).connect(audio.destination);
-      osc.start(audio.currentTime + delay);
-      osc.stop(audio.currentTime + delay + 0.15);
-    }
-  } catch {
-    // No sound on this machine: the message says it all.
-  }
-}
 
 function say(text, ok) {
   result.textContent = text;
