@@ -7,7 +7,7 @@ the form posts and the page comes back with the answer.
 
 from __future__ import annotations
 
-from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -23,7 +23,7 @@ from backend.console.handovers import (
     start_handover,
     waiting_from,
 )
-from backend.console.records import HandoverRecord, RecordLine, render_handover_pdf
+from backend.console.records import handover_pdf_response
 from backend.console.services import office_scope
 from backend.errors import AppError, Forbidden, Invalid, NotFound
 from backend.extensions import db
@@ -152,30 +152,4 @@ def receive_finish(handover_id: int):
 def receive_record(handover_id: int):
     """The hand-over record (biên bản giao nhận), to print and sign by both sides."""
     handover = handover_for_staff(handover_id, office_scope(current_user))
-    record = HandoverRecord(
-        number=handover.id,
-        office_name=handover.post_office.name,
-        agency_name=handover.agency.name,
-        courier_name=handover.courier_name,
-        received_by=handover.started_by.full_name,
-        started_at=handover.started_at,
-        finished_at=handover.finished_at,
-        announced=handover.announced,
-        lines=[
-            RecordLine(
-                code=item.envelope.code,
-                dossier_code=item.envelope.dossier.code,
-                recipient_name=item.envelope.dossier.recipient_name,
-                procedure_name=item.envelope.dossier.procedure_name,
-            )
-            for item in handover.items
-        ],
-    )
-    return Response(
-        render_handover_pdf(record),
-        mimetype="application/pdf",
-        headers={
-            "Content-Disposition": f'inline; filename="handover-{handover.id}.pdf"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return handover_pdf_response(handover, filename=f"handover-{handover.id}.pdf")

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import Response
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from PIL import Image, ImageDraw
@@ -183,3 +184,36 @@ def render_handover_pdf(record: HandoverRecord) -> bytes:
     out = io.BytesIO()
     pages[0].save(out, format="PDF", save_all=True, append_images=pages[1:], resolution=float(DPI))
     return out.getvalue()
+
+
+def handover_pdf_response(handover, *, filename: str) -> Response:
+    """A hand-over's record (received from, or returned to, an agency) as an inline PDF, kept by
+    no cache: what the items say, so it always says what the database says."""
+    record = HandoverRecord(
+        kind=handover.kind,
+        number=handover.id,
+        office_name=handover.post_office.name,
+        agency_name=handover.agency.name,
+        courier_name=handover.courier_name,
+        received_by=handover.started_by.full_name,
+        started_at=handover.started_at,
+        finished_at=handover.finished_at,
+        announced=handover.announced,
+        lines=[
+            RecordLine(
+                code=item.envelope.code,
+                dossier_code=item.envelope.dossier.code,
+                recipient_name=item.envelope.dossier.recipient_name,
+                procedure_name=item.envelope.dossier.procedure_name,
+            )
+            for item in handover.items
+        ],
+    )
+    return Response(
+        render_handover_pdf(record),
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -7,7 +7,7 @@ and Enter; without JavaScript the form posts and the page comes back with the an
 
 from __future__ import annotations
 
-from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +17,7 @@ from backend import clock
 from backend.auth.access import roles_required
 from backend.console import bp
 from backend.console.handovers import finish_handover, handover_for_staff, recent_handovers
-from backend.console.records import HandoverRecord, RecordLine, render_handover_pdf
+from backend.console.records import handover_pdf_response
 from backend.console.returns import (
     RETURN,
     due_back_by_agency,
@@ -167,31 +167,4 @@ def return_finish(handover_id: int):
 def return_record(handover_id: int):
     """The record of results returned (biên bản trả kết quả cho cơ quan), to sign by both sides."""
     handover = handover_for_staff(handover_id, office_scope(current_user), kind=RETURN)
-    record = HandoverRecord(
-        kind=RETURN,
-        number=handover.id,
-        office_name=handover.post_office.name,
-        agency_name=handover.agency.name,
-        courier_name=handover.courier_name,
-        received_by=handover.started_by.full_name,
-        started_at=handover.started_at,
-        finished_at=handover.finished_at,
-        announced=handover.announced,
-        lines=[
-            RecordLine(
-                code=item.envelope.code,
-                dossier_code=item.envelope.dossier.code,
-                recipient_name=item.envelope.dossier.recipient_name,
-                procedure_name=item.envelope.dossier.procedure_name,
-            )
-            for item in handover.items
-        ],
-    )
-    return Response(
-        render_handover_pdf(record),
-        mimetype="application/pdf",
-        headers={
-            "Content-Disposition": f'inline; filename="return-{handover.id}.pdf"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return handover_pdf_response(handover, filename=f"return-{handover.id}.pdf")
