@@ -554,6 +554,10 @@ def samples(app, office_id: int) -> dict:
         user = one("SELECT id FROM user_account WHERE post_office_id = :office ORDER BY id DESC")
         agency = one("SELECT id FROM agency ORDER BY id DESC")
         handover = one("SELECT id FROM handover WHERE post_office_id = :office ORDER BY id")
+        run = one(
+            "SELECT id FROM delivery_run WHERE post_office_id = :office"
+            " ORDER BY run_date DESC, id LIMIT 1"
+        )
         db.session.remove()
     return {
         "code": latest.code,
@@ -563,6 +567,7 @@ def samples(app, office_id: int) -> dict:
         "user_id": user.id if user else None,
         "agency_id": agency.id if agency else None,
         "handover_id": handover.id if handover else None,
+        "run_id": run.id if run else None,
     }
 
 
@@ -590,8 +595,13 @@ def pages_for(sample: dict) -> list[tuple[str, str]]:
         )
     if sample["handover_id"]:
         pages.append(("hand-over", f"/console/receive/{sample['handover_id']}"))
+    if sample["run_id"]:
+        pages.append(("closing a run", f"/console/runs/{sample['run_id']}/close"))
     year_ago = (datetime.now(UTC) + timedelta(hours=7) - timedelta(days=365)).date()
     pages += [
+        ("held at the office", "/console/held"),
+        ("returns due to the agencies", "/console/returns"),
+        ("the counter", "/console/counter"),
         ("report: this month, by agency", "/console/reports"),
         ("report: this month, by postman", "/console/reports?group=postman"),
         ("report: a year, by office", f"/console/reports?group=office&from={year_ago}"),
