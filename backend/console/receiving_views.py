@@ -7,9 +7,13 @@ the form posts and the page comes back with the answer.
 
 from __future__ import annotations
 
-from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from collections.abc import Callable
+
+from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from backend import clock
 from backend.auth.access import roles_required
@@ -25,9 +29,9 @@ from backend.console.handovers import (
 )
 from backend.console.records import handover_pdf_response
 from backend.console.services import office_scope
-from backend.errors import AppError, Forbidden, Invalid, NotFound
+from backend.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from backend.extensions import db
-from backend.models import Agency, Handover, Role
+from backend.models import Agency, Envelope, Handover, Role
 from backend.validation import INT32_MAX, one_line
 
 STAFF = (Role.supervisor, Role.admin)
@@ -104,25 +108,54 @@ def receive_scan_view(handover_id: int):
     """Receive one envelope (its code or the QR on its label), or refuse it saying why."""
     handover = handover_for_staff(handover_id, office_scope(current_user))
     text = request.form.get("code", "")
-    try:
-        envelope = receive_scan(
+    return answer_scan(
+        lambda: receive_scan(
             handover,
             text,
             actor=current_user,
             now=clock.now(),
             qr_key=current_app.config["QR_SIGNING_KEY"],
             policy=current_app.config["DELIVERY_POLICY"],
-        )
+        ),
+        said=lambda envelope: _(
+            "Received %(code)s — %(name)s.",
+            code=envelope.code,
+            name=envelope.dossier.recipient_name,
+        ),
+        counts=lambda: _counts(handover),
+        page=url_for("console.receive_page", handover_id=handover_id),
+    )
+
+
+def answer_scan(
+    scan: Callable[[], Envelope],
+    *,
+    said: Callable[[Envelope], str],
+    counts: Callable[[], dict],
+    page: str,
+) -> Response:
+    """A scan at a hand-over desk (received from an agency, or returned to one): `scan` changes
+    the envelope or refuses it (AppError); a scan losing a race with another desk is a 409
+    that keeps nothing. JSON for the page's script (the envelope, what to say, the counts),
+    else a message and back to the page."""
+    try:
+        try:
+            envelope = scan()
+            db.session.commit()
+        except (IntegrityError, StaleDataError):
+            # The envelope changed under the scan (another desk scanned or handed it over).
+            db.session.rollback()
+            raise Conflict(
+                _("This envelope changed at the same moment: look at it again."),
+                code="envelope_busy",
+            ) from None
     except AppError as err:
         db.session.rollback()
         if _wants_json():
             raise
         flash(err.message, "error")
-        return redirect(url_for("console.receive_page", handover_id=handover_id))
-    db.session.commit()
-    message = _(
-        "Received %(code)s — %(name)s.", code=envelope.code, name=envelope.dossier.recipient_name
-    )
+        return redirect(page)
+    message = said(envelope)
     if _wants_json():
         return jsonify(
             envelope={
@@ -131,10 +164,10 @@ def receive_scan_view(handover_id: int):
                 "commune_name": envelope.dossier.commune_name,
             },
             message=message,
-            counts=_counts(handover),
+            counts=counts(),
         )
     flash(message, "info")
-    return redirect(url_for("console.receive_page", handover_id=handover_id))
+    return redirect(page)
 
 
 @bp.post("/receive/<int:handover_id>/finish")

@@ -7,16 +7,15 @@ and Enter; without JavaScript the form posts and the page comes back with the an
 
 from __future__ import annotations
 
-from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from backend import clock
 from backend.auth.access import roles_required
 from backend.console import bp
 from backend.console.handovers import finish_handover, handover_for_staff, recent_handovers
+from backend.console.receiving_views import answer_scan
 from backend.console.records import handover_pdf_response
 from backend.console.returns import (
     RETURN,
@@ -26,7 +25,7 @@ from backend.console.returns import (
     start_return,
 )
 from backend.console.services import office_scope
-from backend.errors import AppError, Conflict, Forbidden, Invalid, NotFound
+from backend.errors import Forbidden, Invalid, NotFound
 from backend.extensions import db
 from backend.models import Agency, Handover, Role
 from backend.validation import INT32_MAX, one_line
@@ -109,47 +108,25 @@ def return_scan_view(handover_id: int):
     """Return one envelope (its code or its label's QR), or refuse it saying why."""
     handover = handover_for_staff(handover_id, office_scope(current_user), kind=RETURN)
     text = request.form.get("code", "")[: MAX_SCAN_TEXT + 1]
-    try:
-        try:
-            envelope = return_scan(
-                handover,
-                text,
-                actor=current_user,
-                now=clock.now(),
-                today=_today(handover),
-                qr_key=current_app.config["QR_SIGNING_KEY"],
-                override_note=request.form.get("override_note"),
-                policy=current_app.config["DELIVERY_POLICY"],
-            )
-            db.session.commit()
-        except (IntegrityError, StaleDataError):
-            # The envelope changed under the scan (another desk scanned or handed it over).
-            db.session.rollback()
-            raise Conflict(
-                _("This envelope changed at the same moment: look at it again."),
-                code="envelope_busy",
-            ) from None
-    except AppError as err:
-        db.session.rollback()
-        if _wants_json():
-            raise
-        flash(err.message, "error")
-        return redirect(url_for("console.return_page", handover_id=handover_id))
-    message = _(
-        "Returned %(code)s — %(name)s.", code=envelope.code, name=envelope.dossier.recipient_name
+    return answer_scan(
+        lambda: return_scan(
+            handover,
+            text,
+            actor=current_user,
+            now=clock.now(),
+            today=_today(handover),
+            qr_key=current_app.config["QR_SIGNING_KEY"],
+            override_note=request.form.get("override_note"),
+            policy=current_app.config["DELIVERY_POLICY"],
+        ),
+        said=lambda envelope: _(
+            "Returned %(code)s — %(name)s.",
+            code=envelope.code,
+            name=envelope.dossier.recipient_name,
+        ),
+        counts=lambda: _counts(handover),
+        page=url_for("console.return_page", handover_id=handover_id),
     )
-    if _wants_json():
-        return jsonify(
-            envelope={
-                "code": envelope.code,
-                "recipient_name": envelope.dossier.recipient_name,
-                "commune_name": envelope.dossier.commune_name,
-            },
-            message=message,
-            counts=_counts(handover),
-        )
-    flash(message, "info")
-    return redirect(url_for("console.return_page", handover_id=handover_id))
 
 
 @bp.post("/returns/<int:handover_id>/finish")

@@ -121,6 +121,22 @@ def test_a_refused_scan_says_why_and_changes_nothing(app, client, factory, offic
     assert len(db.session.get(Handover, handover_id).items) == received
 
 
+def test_a_scan_losing_a_race_with_another_desk_is_a_409_and_changes_nothing(
+    client, office_day, monkeypatch
+):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    def lost_race(*args, **kwargs):
+        raise StaleDataError("changed by another transaction")
+
+    handover_id = start(client, office_day["agency"])
+    monkeypatch.setattr("backend.console.handovers.apply_action", lost_race)
+    answer = scan(client, handover_id, office_day["envelopes"][0].code)
+    assert answer.status_code == 409 and answer.json["error"]["code"] == "envelope_busy"
+    db.session.expire_all()
+    assert office_day["envelopes"][0].state.value == "registered"
+
+
 def test_without_javascript_the_form_answers_with_the_page(client, office_day):
     handover_id = start(client, office_day["agency"])
     response = client.post(
