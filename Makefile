@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# The test suite's worker processes (pytest-xdist); 0 runs it in one process.
+TEST_WORKERS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test setup setup-test db demo vendor translations chromium lint format clean help
@@ -20,7 +22,7 @@ run: setup db demo
 	$(FLASK) run --host $(HOST) --port $(PORT) --no-reload
 
 test: setup-test chromium
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 setup: $(VENV)/.runtime-installed vendor translations
 
