@@ -282,6 +282,12 @@ def login_as(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
     page.wait_for_load_state()
 
 
+def scan_desk_ready(page: Page) -> None:
+    """Wait until a console scan desk's script answers scans in place: one typed before it would
+    be a plain form post (the page answers those too, with a reload) and miss what a test expects."""
+    wait_for_js(page, "document.getElementById('scan-form')?.dataset.ready === '1'")
+
+
 def wait_for_js(page: Page, expression: str, timeout: float = 20000) -> None:
     """Wait until `expression` (a promise is awaited) is truthy in the page.
 
