@@ -29,7 +29,8 @@ def init_app(app: Flask) -> None:
 
 
 def _after_commit(session: Session) -> None:
-    if not session.info.pop(OUTBOX_WRITTEN, False):
+    # A savepoint's release fires this too, inside the transaction: wait for the real commit.
+    if session.in_nested_transaction() or not session.info.pop(OUTBOX_WRITTEN, False):
         return
     from flask import has_app_context
 
@@ -41,7 +42,8 @@ def _after_commit(session: Session) -> None:
 
 
 def _after_rollback(session: Session) -> None:
-    session.info.pop(OUTBOX_WRITTEN, None)
+    if not session.in_nested_transaction():  # a savepoint's rollback leaves the transaction's rows
+        session.info.pop(OUTBOX_WRITTEN, None)
 
 
 @click.command("outbox-worker")
