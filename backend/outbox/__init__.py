@@ -7,6 +7,8 @@ parked and failing messages with a re-send button.
 
 from __future__ import annotations
 
+import logging
+
 import click
 from flask import Blueprint, Flask, current_app
 from sqlalchemy import event
@@ -36,8 +38,11 @@ def _after_commit(session: Session) -> None:
 
     if has_app_context() and not current_app.config.get("TRAO_OUTBOX_ENQUEUE", True):
         return
-    from backend.outbox.tasks import kick
-
+    try:
+        from backend.outbox.tasks import kick
+    except Exception as exc:  # a queue that cannot even be opened: the commit stands
+        logging.getLogger(__name__).warning("outbox: no queue (%s)", type(exc).__name__)
+        return
     kick()  # never raises: the sweep finds what a lost wake-up missed
 
 
