@@ -17,8 +17,11 @@ help:
 	@echo "make test   set up what the tests need (Chromium included) and run the whole suite"
 	@echo "make lint   ruff check and format check"
 
+# The webhook worker (Huey's consumer) runs beside the web server and stops with it.
 run: setup db demo
 	@echo "Trao is serving on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
+	@$(FLASK) outbox-worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	$(FLASK) run --host $(HOST) --port $(PORT) --no-reload
 
 test: setup-test chromium
