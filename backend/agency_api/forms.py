@@ -49,7 +49,7 @@ COLUMNS = (
     Column("postage_vnd", "Cước phí (đồng)", N_("Postage (VND)")),
     Column("agency_fee_vnd", "Phí thu hộ (đồng)", N_("Fee collected for the agency (VND)")),
     Column("promised_date", "Ngày hẹn trả", N_("Promised date")),
-    Column("envelopes", "Số phong bì", N_("Envelopes")),
+    Column("envelopes", "Số phong bì", N_("Number of envelopes")),
 )
 COLUMN_BY_NAME = {c.name: c for c in COLUMNS}
 INTEGER_FIELDS = frozenset({"commune_code", "postage_vnd", "agency_fee_vnd", "envelopes"})
