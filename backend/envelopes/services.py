@@ -275,6 +275,9 @@ def allocate_envelope_codes(prefix: str, count: int) -> list[str]:
         .where(CodeSequence.prefix == prefix)
         .values(next_serial=CodeSequence.next_serial + count)
         .returning(CodeSequence.next_serial)
+        # No CodeSequence is ever loaded as an object: without this the ORM would scan every
+        # object in the session on each call, and a batch of n dossiers would cost n².
+        .execution_options(synchronize_session=False)
     )
     end = db.session.execute(stmt).scalar_one_or_none()
     if end is None:
