@@ -21,14 +21,13 @@ from backend.agency_api.intake import (
     DossierIn,
     Outcome,
     Registered,
-    _compare,
+    compare_with,
+    kept_dossiers,
     register_dossiers,
 )
 from backend.errors import Conflict, Invalid, NotFound
 from backend.extensions import db
 from backend.models import Agency, DeliveryAttempt, Dossier, Envelope, Event, ProofFile
-
-CODES_PER_QUERY = 500
 
 
 def field_errors(err: ValidationError) -> dict[str, list[str]]:
@@ -152,31 +151,23 @@ def _mark_repeated_codes(rows: list[RowCheck], lines_by_code: dict[str, list[int
 def _compare_with_registered(agency: Agency, rows: list[RowCheck], id_key: bytes) -> None:
     """Rows whose code the agency has already registered: the same dossier, or a conflict."""
     readable = {r.data["code"]: r for r in rows if r.data is not None and not r.problems}
-    codes = list(readable)
-    for start in range(0, len(codes), CODES_PER_QUERY):
-        chunk = codes[start : start + CODES_PER_QUERY]
-        kept = db.session.scalars(
-            select(Dossier)
-            .where(Dossier.agency_id == agency.id, Dossier.code.in_(chunk))
-            .options(selectinload(Dossier.envelopes))
-        )
-        for dossier in kept:
-            row = readable[dossier.code]
-            same = _compare(dossier, dict(row.data), id_key)
-            if same.outcome is Outcome.conflict:
-                differs = ", ".join(column_title(name) for name in same.differs)
-                row.problems.append(
-                    RowProblem(
-                        row.line,
-                        column_title("code"),
-                        _(
-                            "This code is already registered with other content (%(fields)s).",
-                            fields=differs,
-                        ),
-                    )
+    for code, dossier in kept_dossiers(agency.id, readable).items():
+        row = readable[code]
+        same = compare_with(dossier, dict(row.data), id_key)
+        if same.outcome is Outcome.conflict:
+            differs = ", ".join(column_title(name) for name in same.differs)
+            row.problems.append(
+                RowProblem(
+                    row.line,
+                    column_title("code"),
+                    _(
+                        "This code is already registered with other content (%(fields)s).",
+                        fields=differs,
+                    ),
                 )
-            else:
-                row.registered = True
+            )
+        else:
+            row.registered = True
 
 
 def import_sheet(

@@ -83,6 +83,38 @@ def record_event(
     return event_written(event_id, values, dossier, envelope)
 
 
+def record_events(
+    kind: str,
+    subjects: Sequence[tuple[Dossier, Envelope | None]],
+    *,
+    now: datetime,
+    actor: User | None = None,
+    actor_kind: str | None = None,
+    to_state: State | None = None,
+) -> list[Event]:
+    """Append one event of `kind` for each (dossier, envelope), in order, in one statement (a batch
+    of dossiers registered at once); each queued for its agency's webhook as record_event does."""
+    if not subjects:
+        return []
+    rows = [
+        event_values(
+            kind,
+            dossier=dossier,
+            now=now,
+            actor=actor,
+            actor_kind=actor_kind,
+            envelope=envelope,
+            to_state=to_state,
+        )
+        for dossier, envelope in subjects
+    ]
+    ids = db.session.connection().execute(INSERT_EVENTS, rows).scalars().all()
+    return [
+        event_written(event_id, values, dossier, envelope)
+        for event_id, values, (dossier, envelope) in zip(ids, rows, subjects, strict=True)
+    ]
+
+
 def event_written(
     event_id: int, values: dict[str, Any], dossier: Dossier, envelope: Envelope | None
 ) -> Event:
@@ -108,6 +140,10 @@ def event_written(
 
 
 INSERT_EVENT = Event.__table__.insert().returning(Event.__table__.c.id)
+# Many rows at once (SQLAlchemy's "insertmanyvalues"), the ids in the rows' order.
+INSERT_EVENTS = Event.__table__.insert().returning(
+    Event.__table__.c.id, sort_by_parameter_order=True
+)
 
 
 def _webhook_payload(event: Event, dossier: Dossier, envelope: Envelope | None) -> dict:

@@ -134,13 +134,58 @@ def test_a_lost_race_is_answered_from_the_winner(factory, monkeypatch):
     agency = factory.agency()
     (winner,) = _register(agency, [GOOD])
     calls = []
-    real = intake._kept
+    real = intake.kept_dossiers
 
-    def kept_late(agency_id, code):
-        calls.append(code)
-        return None if len(calls) == 1 else real(agency_id, code)
+    def kept_late(agency_id, codes):
+        calls.append(codes)
+        return {} if len(calls) == 1 else real(agency_id, codes)
 
-    monkeypatch.setattr(intake, "_kept", kept_late)
+    monkeypatch.setattr(intake, "kept_dossiers", kept_late)
     (result,) = _register(agency, [GOOD])
     assert result.outcome is Outcome.exists and result.dossier.id == winner.dossier.id
     assert _count(Dossier) == 1
+
+
+def test_a_batch_answers_each_item_in_order_a_repeated_code_from_the_first(factory):
+    agency = factory.agency()
+    _register(agency, [GOOD])
+    second = {**GOOD, "code": "B-2", "envelopes": 1}
+    items = [second, GOOD, {**second, "hamlet": "Thôn Nà Làng"}, second]
+    results = _register(agency, items)
+    assert [r.outcome for r in results] == [
+        Outcome.created,
+        Outcome.exists,
+        Outcome.conflict,
+        Outcome.exists,
+    ]
+    assert results[2].differs == ["hamlet"] and results[0].dossier is results[3].dossier
+    assert _count(Dossier) == 2 and _count(Envelope) == 3
+    codes = {e.code for e in results[0].dossier.envelopes}
+    assert len(codes) == 1 and codes.isdisjoint(e.code for e in results[1].dossier.envelopes)
+
+
+def test_a_batch_costs_the_same_statements_whatever_its_size(app, factory):
+    """Registering is written per batch, not per dossier: a file of 5,000 rows is one import.
+
+    On SQLite (tests, development) SQLAlchemy inserts rows one at a time when it must give their
+    ids back in order, so there only the other statements are counted."""
+    from sqlalchemy import event
+
+    agency = factory.agency()
+    _register(agency, [GOOD])  # the first ever also makes the envelope codes' counter
+    batched = db.engine.dialect.name == "postgresql"
+    counts = []
+    for size in (2, 40):
+        statements = []
+
+        def count(conn, cursor, statement, *args, statements=statements):
+            if batched or not statement.startswith("INSERT"):
+                statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            _register(agency, [{**GOOD, "code": f"S{size}-{n}"} for n in range(size)])
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        counts.append(len(statements))
+    assert counts[0] == counts[1] and counts[0] <= 12, counts
