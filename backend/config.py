@@ -78,6 +78,13 @@ class Config:
         self.ID_HASH_KEY = _key_from_env("TRAO_ID_HASH_KEY", self.SECRET_KEY, "id-number")
         # Agencies' webhook secrets are derived from this key and a salt in the database.
         self.WEBHOOK_KEY = _key_from_env("TRAO_WEBHOOK_KEY", self.SECRET_KEY, "agency-webhook")
+        # Citizens' tracking tokens are derived from this key and a salt in the database (only
+        # their hashes are kept), so messages can carry the link long after it was made.
+        self.TRACKING_KEY = _key_from_env("TRAO_TRACKING_KEY", self.SECRET_KEY, "tracking-link")
+        # Where citizens open their links (the messages sent from the worker name it in full).
+        self.PUBLIC_URL = _env("TRAO_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+        # A tracking link stops working this many days after its envelope's story ends.
+        self.TRACKING_KEEP_DAYS = _env_int("TRAO_TRACKING_KEEP_DAYS", 30)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", self.ENV == "production")
@@ -234,6 +241,7 @@ class TestConfig(Config):
         self.QR_SIGNING_KEY = derive_key(self.SECRET_KEY, "envelope-qr")
         self.ID_HASH_KEY = derive_key(self.SECRET_KEY, "id-number")
         self.WEBHOOK_KEY = derive_key(self.SECRET_KEY, "agency-webhook")
+        self.TRACKING_KEY = derive_key(self.SECRET_KEY, "tracking-link")
         self.SQLALCHEMY_DATABASE_URI = _normalise_db_url(
             database_url or os.environ.get("TEST_DATABASE_URL", "sqlite://")
         )

@@ -51,13 +51,19 @@ def _refuse_event_delete(mapper, connection, target):
 
 
 class TrackingLink(db.Model):
-    """A citizen's link to follow an envelope: a random token, kept only as its hash."""
+    """A citizen's link to follow an envelope: a 128-bit token, kept only as its hash.
+
+    The token is HMAC(TRACKING_KEY, envelope and salt): the database holds the salt and the
+    token's SHA-256, so a copy of the database alone makes no link, while the server can write the
+    link again into each message it sends (backend/tracking/links.py).
+    """
 
     __tablename__ = "tracking_link"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     envelope_id: Mapped[int] = mapped_column(ForeignKey("envelope.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    salt: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,1 @@
+"""The citizen's side: following an envelope through a tracking link."""
