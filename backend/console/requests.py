@@ -1,9 +1,9 @@
 """What a citizen asks of an envelope that is waiting: another day, or to collect it at the office.
 
-Today a clerk records the request (the citizen phoned, or came by); the citizen's own page (a
-later issue) will record it the same way. A request is an event (`envelope.request`, its data the
-kind, the day asked for and the clerk's note), so the envelope's history tells it; the latest one
-counts. "Another day" keeps the envelope out of the runs of any earlier day, on every path that
+A clerk records the request (the citizen phoned, or came by); the citizen's own tracking page
+(backend/tracking) records it the same way, as the citizen (`actor_kind="citizen"`). A request
+is an event (`envelope.request`, its data the kind, the day asked for and the clerk's note), so
+the envelope's history tells it; the latest one counts. "Another day" keeps the envelope out of the runs of any earlier day, on every path that
 loads it (assigning, splitting, scanning at the counter: `check_not_asked_later`), and the
 planner sees the day asked for beside the last failure's reason. "Collect at the office" holds
 the envelope there (`hold`, through the lifecycle) for the counter.
@@ -81,12 +81,17 @@ def record_request(
     *,
     day: date | None,
     note: str,
-    actor: User,
+    actor: User | None,
     now: datetime,
     today: date,
     policy: DeliveryPolicy,
+    actor_kind: str | None = None,
 ) -> Event:
-    """Record what the citizen asked for, or refuse it (nothing changed) with the reason."""
+    """Record what the citizen asked for, or refuse it (nothing changed) with the reason.
+
+    A clerk records it as `actor` (the citizen phoned or came by); the citizen's own page
+    records it with no user and `actor_kind="citizen"`.
+    """
     try:
         kind = RequestKind(kind)
     except ValueError:
@@ -121,13 +126,16 @@ def record_request(
         data["day"] = day.isoformat()
     if note:
         data["note"] = note
-    event = record_office_event(REQUEST_EVENT, now=now, actor=actor, envelope=envelope, data=data)
+    event = record_office_event(
+        REQUEST_EVENT, now=now, actor=actor, actor_kind=actor_kind, envelope=envelope, data=data
+    )
     if kind is RequestKind.collect:
         apply_action(
             envelope,
             Action.hold,
             now=now,
             actor=actor,
+            actor_kind=actor_kind,
             policy=policy,
             data={"request_event_id": event.id},
         )

@@ -362,6 +362,7 @@ def record_office_event(
     actor: User | None,
     envelope: Envelope | None = None,
     data: dict[str, Any] | None = None,
+    actor_kind: str | None = None,
 ) -> Event:
     """Append an event for the office's own eyes: no webhook, and no dossier needed.
 
@@ -375,7 +376,7 @@ def record_office_event(
         "from_state": None,
         "to_state": None,
         "actor_id": actor.id if actor else None,
-        "actor_kind": "user" if actor else "system",
+        "actor_kind": actor_kind or ("user" if actor else "system"),
         "occurred_at": now,
         "data": data or {},
     }

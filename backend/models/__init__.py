@@ -4,7 +4,7 @@ from backend.models.audit import AuditEvent
 from backend.models.auth import AuthSession
 from backend.models.closeout import RunCloseout, RunReturn
 from backend.models.dossier import CodeSequence, Dossier, Envelope
-from backend.models.events import AppendOnlyError, Event, OutboxMessage, TrackingLink
+from backend.models.events import AppendOnlyError, Event, OutboxMessage, TrackingGuard, TrackingLink
 from backend.models.handover import Handover, HandoverItem
 from backend.models.org import Agency, PostOffice, Role, User
 from backend.models.runs import DeliveryAttempt, DeliveryRun, ProofFile, RunState, RunStop
@@ -31,6 +31,7 @@ __all__ = [
     "RunReturn",
     "RunState",
     "RunStop",
+    "TrackingGuard",
     "TrackingLink",
     "User",
     "utcnow",

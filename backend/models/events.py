@@ -69,6 +69,21 @@ class TrackingLink(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class TrackingGuard(db.Model):
+    """Wrong guesses at an envelope's phone digits on its tracking page, and the lock they earn.
+
+    In the database, not a worker's memory, so the lock holds across workers and restarts
+    (backend/tracking/services.py); one row per envelope that was ever guessed wrong.
+    """
+
+    __tablename__ = "tracking_guard"
+
+    envelope_id: Mapped[int] = mapped_column(ForeignKey("envelope.id"), primary_key=True)
+    wrong_guesses: Mapped[int] = mapped_column(Integer, default=0)
+    last_wrong_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class OutboxMessage(db.Model):
     """A message to send (webhook, SMS), written in the same transaction as its event.
 

@@ -41,6 +41,8 @@ class PostOffice(db.Model):
     # Promised delivery times after collection (DOMAIN.md: 1–2 working days in towns, 2–3 outlying).
     delivery_days_town: Mapped[int] = mapped_column(Integer, default=2)
     delivery_days_outlying: Mapped[int] = mapped_column(Integer, default=3)
+    # When citizens may collect a held envelope, in the office's own words (the tracking page).
+    opening_hours: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
