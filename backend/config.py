@@ -85,6 +85,18 @@ class Config:
         self.PUBLIC_URL = _env("TRAO_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
         # A tracking link stops working this many days after its envelope's story ends.
         self.TRACKING_KEEP_DAYS = _env_int("TRAO_TRACKING_KEEP_DAYS", 30)
+        # The citizen's page (backend/tracking, docs/tracking.md): page views per client address;
+        # wrong phone digits per address (Flask-Limiter) and per envelope (in the database: this
+        # many, then locked for the hours); how long the right digits open the link's details.
+        self.RATELIMIT_TRACKING_LOOKUP = _env("TRAO_TRACKING_LOOKUP_RATE", "60 per minute")
+        self.RATELIMIT_TRACKING_GUESS = _env("TRAO_TRACKING_GUESS_RATE", "10 per hour")
+        self.TRAO_TRACKING_MAX_GUESSES = _env_int("TRAO_TRACKING_MAX_GUESSES", 5)
+        self.TRAO_TRACKING_LOCK_HOURS = _env_int("TRAO_TRACKING_LOCK_HOURS", 3)
+        self.TRAO_TRACKING_VERIFIED_MINUTES = _env_int("TRAO_TRACKING_VERIFIED_MINUTES", 30)
+        # "Another day": the citizen chooses among this many coming working days.
+        self.TRAO_TRACKING_REQUEST_DAYS = _env_int("TRAO_TRACKING_REQUEST_DAYS", 5)
+        # Delivery receipts carry HMAC(RECEIPT_KEY, attempt) as their verification code: keep it.
+        self.RECEIPT_KEY = _key_from_env("TRAO_RECEIPT_KEY", self.SECRET_KEY, "delivery-receipt")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", self.ENV == "production")
@@ -242,6 +254,7 @@ class TestConfig(Config):
         self.ID_HASH_KEY = derive_key(self.SECRET_KEY, "id-number")
         self.WEBHOOK_KEY = derive_key(self.SECRET_KEY, "agency-webhook")
         self.TRACKING_KEY = derive_key(self.SECRET_KEY, "tracking-link")
+        self.RECEIPT_KEY = derive_key(self.SECRET_KEY, "delivery-receipt")
         self.SQLALCHEMY_DATABASE_URI = _normalise_db_url(
             database_url or os.environ.get("TEST_DATABASE_URL", "sqlite://")
         )
