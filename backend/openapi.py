@@ -391,4 +391,7 @@ def docs_page():
     """The document, readable (Swagger UI, served from the app: no inline script or style)."""
     response = current_app.make_response(render_template("api_docs.html"))
     response.headers["Cache-Control"] = "public, max-age=300"
+    # Swagger UI draws its icons from data: URIs; this page alone allows them as images.
+    policy = current_app.config["TRAO_CSP"].replace("img-src 'self'", "img-src 'self' data:", 1)
+    response.headers["Content-Security-Policy"] = policy
     return response
