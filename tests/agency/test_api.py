@@ -5,6 +5,7 @@ only its own dossiers, and every request is counted against its key's rate limit
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -436,11 +437,14 @@ def test_proof_links_expire_and_cannot_be_forged(client, delivered, frozen_clock
 # --- Rate limits ---------------------------------------------------------------------------------
 
 
-def test_each_key_is_limited_with_a_429_and_retry_after():
+@pytest.mark.parametrize("storage", ["memory://", "redis://127.0.0.1:6379"])
+def test_each_key_is_limited_with_a_429_and_retry_after(storage):
+    """In memory (one worker) and in Redis (the count every worker shares, in production)."""
     with running_app(
         RATELIMIT_ENABLED=True,
         TRAO_API_RATE="3 per minute",
-        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_STORAGE_URI=storage,
+        RATELIMIT_KEY_PREFIX=f"trao-test-agency-api-{uuid.uuid4().hex}",
     ) as app:
         from tests.conftest import Factory
 
