@@ -62,8 +62,8 @@ _CODE = {
     "name": "code",
     "in": "path",
     "required": True,
-    "description": "The agency's own dossier code.",
-    "schema": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},
+    "description": "The agency's own dossier code, as registered (a `/` in it is sent as is).",
+    "schema": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"},
 }
 _AGENCY_ERRORS = (401, 429)
 

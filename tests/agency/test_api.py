@@ -359,6 +359,16 @@ def test_a_dossier_tells_each_envelopes_state_and_its_history(client, agency):
     assert "020090123456" not in response.text
 
 
+def test_a_code_with_slashes_is_found_by_each_route(client, agency):
+    code = "24/2026/H20-0001"
+    assert register(client, {**GOOD, "code": code}).status_code == 201
+    assert client.get(f"/api/v1/dossiers/{code}", headers=bearer()).get_json()["code"] == code
+    proof = client.get(f"/api/v1/dossiers/{code}/proof", headers=bearer())
+    assert proof.status_code == 200 and proof.get_json()["attempts"] == []
+    cancel = client.post(f"/api/v1/dossiers/{code}/cancel", headers=bearer())
+    assert cancel.status_code == 200 and cancel.get_json()["code"] == code
+
+
 def test_a_dossier_not_yet_received_is_cancelled_with_events(client, agency):
     register(client, GOOD)
     response = client.post(f"/api/v1/dossiers/{GOOD['code']}/cancel", headers=bearer())
