@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# The test suite's worker processes (pytest-xdist); 0 runs it in one process.
+TEST_WORKERS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test setup setup-test db demo vendor translations chromium lint format clean help
@@ -15,12 +17,15 @@ help:
 	@echo "make test   set up what the tests need (Chromium included) and run the whole suite"
 	@echo "make lint   ruff check and format check"
 
+# The webhook worker (Huey's consumer) runs beside the web server and stops with it.
 run: setup db demo
 	@echo "Trao is serving on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
+	@$(FLASK) outbox-worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	$(FLASK) run --host $(HOST) --port $(PORT) --no-reload
 
 test: setup-test chromium
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 setup: $(VENV)/.runtime-installed vendor translations
 

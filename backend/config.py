@@ -185,6 +185,25 @@ class Config:
         self.TRAO_API_KEY_LAST_USED_EVERY_SECONDS = _env_int("TRAO_API_KEY_LAST_USED_SECONDS", 60)
         self.TRAO_PROOF_LINK_SECONDS = _env_int("TRAO_PROOF_LINK_SECONDS", 15 * 60)
         self.TRAO_API_MAX_BODY_MB = _env_int("TRAO_API_MAX_BODY_MB", 2)
+        # Agencies' webhooks (backend/outbox, docs/webhooks.md). The task queue: empty, a SQLite
+        # file in the instance folder; redis://host:6379/0 in production. Its name keeps several
+        # apps (or test runs) apart in one store.
+        self.TRAO_QUEUE_URL = _env("TRAO_QUEUE_URL", "")
+        self.TRAO_QUEUE_NAME = _env("TRAO_QUEUE_NAME", "trao")
+        # Wake the worker after each commit that wrote outbox rows (the periodic sweep runs anyway).
+        self.TRAO_OUTBOX_ENQUEUE = _env_bool("TRAO_OUTBOX_ENQUEUE", True)
+        # Tries before a message is parked for a person; backoff with full jitter between them:
+        # a random wait up to min(cap, base x 2^(tries-1)) seconds.
+        self.TRAO_WEBHOOK_MAX_TRIES = _env_int("TRAO_WEBHOOK_MAX_TRIES", 12)
+        self.TRAO_WEBHOOK_BACKOFF_SECONDS = float(_env("TRAO_WEBHOOK_BACKOFF_SECONDS", "30"))
+        self.TRAO_WEBHOOK_BACKOFF_CAP_SECONDS = float(
+            _env("TRAO_WEBHOOK_BACKOFF_CAP_SECONDS", "3600")
+        )
+        # One POST's whole time (connect and answer); a worker's lease on the messages it
+        # claimed, and how many it claims at once (the lease must cover them one after another).
+        self.TRAO_WEBHOOK_TIMEOUT_SECONDS = float(_env("TRAO_WEBHOOK_TIMEOUT_SECONDS", "10"))
+        self.TRAO_WEBHOOK_LEASE_SECONDS = float(_env("TRAO_WEBHOOK_LEASE_SECONDS", "300"))
+        self.TRAO_WEBHOOK_BATCH = _env_int("TRAO_WEBHOOK_BATCH", 20)
         self.TESTING = False
 
     def check(self) -> None:
@@ -230,6 +249,8 @@ class TestConfig(Config):
         self.STORAGE_URL = tempfile.mkdtemp(prefix="trao-test-proofs-")
         # Cheap hashing: the suite creates many users.
         self.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+        # No test wakes a queue unless it asks to (tests/outbox does).
+        self.TRAO_OUTBOX_ENQUEUE = False
 
 
 def _key_from_env(name: str, secret: str, purpose: str) -> bytes:

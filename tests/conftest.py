@@ -6,6 +6,7 @@ The suite runs on SQLite in memory by default; set TEST_DATABASE_URL to run it o
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -22,6 +23,42 @@ from backend.models import Agency, Dossier, Envelope, PostOffice, Role, User
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 09:00 in Lạng Sơn
 PASSWORD = "correct horse"
 _serial = itertools.count(1)
+
+
+def pytest_configure(config) -> None:
+    """Under pytest-xdist, each worker gets a PostgreSQL database of its own (SQLite is per process
+    already): tests empty and refill their tables, so two workers cannot share one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    base = os.environ.get("TEST_DATABASE_URL", "")
+    if not worker or not base.startswith("postgresql"):
+        return
+    url = f"{base}_{worker}"
+    _admin_execute(url, "DROP DATABASE IF EXISTS {name} WITH (FORCE)", "CREATE DATABASE {name}")
+    os.environ["TEST_DATABASE_URL"] = url
+    config.stash[_WORKER_DATABASE] = url
+
+
+def pytest_unconfigure(config) -> None:
+    url = config.stash.get(_WORKER_DATABASE, None)
+    if url:
+        _admin_execute(url, "DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+_WORKER_DATABASE = pytest.StashKey[str]()
+
+
+def _admin_execute(url: str, *statements: str) -> None:
+    """Run statements about the database `url` names, from the server's `postgres` database."""
+    from sqlalchemy import create_engine, text
+
+    base, name = url.rsplit("/", 1)
+    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            for statement in statements:
+                conn.execute(text(statement.format(name=f'"{name}"')))
+    finally:
+        admin.dispose()
 
 
 def pytest_sessionstart(session) -> None:

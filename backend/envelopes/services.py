@@ -19,6 +19,7 @@ from backend.domain.lifecycle import Action, State, next_state
 from backend.domain.policy import DEFAULT_POLICY, DeliveryPolicy, hold_deadline
 from backend.extensions import db
 from backend.models import CodeSequence, Dossier, Envelope, Event, OutboxMessage, User
+from backend.models.events import OUTBOX_WRITTEN
 
 # Counting attempts belongs to the actions made at the door.
 _ATTEMPT_ACTIONS = frozenset({Action.deliver, Action.fail})
@@ -95,11 +96,14 @@ def event_written(
                 event_id=event_id,
                 channel="webhook",
                 agency_id=agency.id,
+                dossier_id=dossier.id,
                 payload=_webhook_payload(event, dossier, envelope),
                 next_attempt_at=values["occurred_at"],
                 created_at=values["occurred_at"],
             )
         )
+        # After the commit, the outbox's worker is woken (backend/outbox: never inside it).
+        db.session.info[OUTBOX_WRITTEN] = True
     return event
 
 
@@ -271,6 +275,9 @@ def allocate_envelope_codes(prefix: str, count: int) -> list[str]:
         .where(CodeSequence.prefix == prefix)
         .values(next_serial=CodeSequence.next_serial + count)
         .returning(CodeSequence.next_serial)
+        # No CodeSequence is ever loaded as an object: without this the ORM would scan every
+        # object in the session on each call, and a batch of n dossiers would cost n².
+        .execution_options(synchronize_session=False)
     )
     end = db.session.execute(stmt).scalar_one_or_none()
     if end is None:

@@ -64,19 +64,37 @@ class TrackingLink(db.Model):
 
 
 class OutboxMessage(db.Model):
-    """A message to send (webhook, SMS), written in the same transaction as its event."""
+    """A message to send (webhook, SMS), written in the same transaction as its event.
+
+    The table is the source of truth of delivery (backend/outbox): a worker claims due rows
+    for a lease (`claimed_until`, `claim_token`), sends them, then records the outcome. One
+    dossier's messages go out in order: a row waits while an earlier one of its dossier is
+    unsent (pending or parked).
+    """
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_dossier", "dossier_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
     channel: Mapped[str] = mapped_column(String(16))  # webhook | sms
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
     payload: Mapped[dict] = mapped_column(JSONType)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | dead
+    # pending (to send, or being retried) | sent | parked (tries spent: waits for a person)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     tries: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)  # a status code or exception class
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The lease of the worker sending it: past `claimed_until` another worker may claim it.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+
+
+# Set in a session's `info` when it adds outbox rows: its commit wakes the worker.
+OUTBOX_WRITTEN = "trao_outbox_written"

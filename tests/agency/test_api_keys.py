@@ -116,7 +116,7 @@ def test_the_migration_moves_each_agencys_key_into_the_new_table(empty_database_
         with db.engine.connect() as conn:
             rows = conn.execute(text("SELECT key_hash, prefix, revoked_at FROM api_key")).all()
         assert [tuple(row) for row in rows] == [(digest, "demo-key", None)]
-        downgrade(revision="0009a")
+        downgrade(revision="0010b")
         with db.engine.connect() as conn:
             back = conn.execute(text("SELECT api_key_hash FROM agency")).scalar_one()
         assert back == digest

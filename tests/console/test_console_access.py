@@ -17,7 +17,7 @@ def console_urls(app) -> list[tuple[str, str]]:
     urls = []
     with app.test_request_context():
         for rule in app.url_map.iter_rules():
-            if not rule.endpoint.startswith("console."):
+            if not rule.endpoint.startswith(("console.", "outbox.")):
                 continue
             values = {
                 name: 1 if isinstance(conv, IntegerConverter) else "HC0000000001"
@@ -31,6 +31,8 @@ def console_urls(app) -> list[tuple[str, str]]:
 def test_the_walk_covers_this_issues_routes(app):
     walked = {url for _method, url in console_urls(app)}
     for path in ("/console/reports", "/console/counter", "/console/held", "/console/runs/1/close"):
+        assert path in walked
+    for path in ("/console/outbox", "/console/outbox/messages/1/resend"):
         assert path in walked
 
 

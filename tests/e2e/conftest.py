@@ -45,7 +45,7 @@ from backend.demo.people import Person
 from backend.demo.seed import DEMO_PASSWORD, demo_person, seed_base, seed_day
 from backend.extensions import db
 from backend.models import Agency, Dossier, PostOffice, Role, User
-from tests.conftest import make_test_app
+from tests.conftest import clean_database, make_test_app
 
 CHROMIUM = os.environ.get("TRAO_CHROMIUM", "/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps trying to reach the internet.
@@ -143,8 +143,10 @@ def serve_demo(
         server.server_close()
         got_request_exception.disconnect(_record, app)
         with app.app_context():
+            # Emptied, not dropped: a worker's next module may be one whose app made the tables
+            # once for the whole session (tests/delivery/conftest.py).
+            clean_database()
             db.session.remove()
-            db.drop_all()  # leave PostgreSQL bare: the other tests' fixtures create their tables
             db.engine.dispose()
 
 
@@ -280,6 +282,12 @@ def login_as(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
     form.locator("#password").fill(password)
     form.locator("button[type=submit]").click()
     page.wait_for_load_state()
+
+
+def scan_desk_ready(page: Page) -> None:
+    """Wait until a console scan desk's script answers scans in place: one typed before it would
+    be a plain form post (the page answers those too, with a reload) and miss what a test expects."""
+    wait_for_js(page, "document.getElementById('scan-form')?.dataset.ready === '1'")
 
 
 def wait_for_js(page: Page, expression: str, timeout: float = 20000) -> None:

@@ -16,7 +16,7 @@ from backend.domain.envelope_qr import sign_envelope_qr
 from backend.domain.lifecycle import State
 from backend.extensions import db
 from backend.models import DeliveryRun, Envelope, RunCloseout, RunState, RunStop, User
-from tests.e2e.conftest import login_as, save_screenshot
+from tests.e2e.conftest import login_as, save_screenshot, scan_desk_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -53,6 +53,7 @@ def test_a_run_closed_with_a_cash_difference(page: Page, live_server):
     assert len(codes) >= 2, "the demo's run should have envelopes not delivered"
     expect(page.get_by_test_id("expected-count")).to_have_text(str(len(codes)))
 
+    scan_desk_ready(page)
     field = page.get_by_test_id("scan-code")
     key = live_server.app.config["QR_SIGNING_KEY"]
     # The first by its label's QR, as the scanner types it; the others by their printed codes,

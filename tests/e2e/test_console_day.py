@@ -48,6 +48,7 @@ from tests.e2e.conftest import (
     login_as,
     register_id_card,
     save_screenshot,
+    scan_desk_ready,
     serve_demo,
     wait_for_js,
 )
@@ -199,6 +200,7 @@ def test_a_supervisors_day(page: Page, open_context, live_server):
     page.get_by_role("button", name="Bắt đầu nhận").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Giao nhận số")
     expect(page.get_by_test_id("announced-count")).to_have_text(str(ANNOUNCED))
+    scan_desk_ready(page)
     field = page.get_by_test_id("scan-code")
     expect(field).to_be_focused()
     result = page.get_by_test_id("scan-result")

@@ -11,7 +11,7 @@ from backend.domain.envelope_qr import sign_envelope_qr
 from backend.domain.lifecycle import State
 from backend.extensions import db
 from backend.models import Agency, Dossier, Envelope
-from tests.e2e.conftest import login_as, save_screenshot
+from tests.e2e.conftest import login_as, save_screenshot, scan_desk_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -46,6 +46,7 @@ def test_a_supervisor_receives_a_batch_with_one_refused(page: Page, live_server)
     page.fill("#courier_name", "Lê Văn Cường")
     page.get_by_role("button", name="Bắt đầu nhận").click()
 
+    scan_desk_ready(page)
     field = page.get_by_test_id("scan-code")
     expect(field).to_be_focused()
     key = live_server.app.config["QR_SIGNING_KEY"]

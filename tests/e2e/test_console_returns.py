@@ -13,7 +13,7 @@ from backend.domain.envelope_qr import sign_envelope_qr
 from backend.domain.lifecycle import State
 from backend.extensions import db
 from backend.models import Envelope, Event, Handover
-from tests.e2e.conftest import login_as, save_screenshot, serve_demo
+from tests.e2e.conftest import login_as, save_screenshot, scan_desk_ready, serve_demo
 from tests.e2e.test_console_counter import AGENCY, PEOPLE, seed_held
 
 pytestmark = [
@@ -41,6 +41,7 @@ def test_an_envelope_goes_back_to_the_agency_after_the_hold(page: Page, live_ser
     page.get_by_test_id("officer-name").fill("Lê Văn Cường")
     page.get_by_test_id("start-return-submit").click()
 
+    scan_desk_ready(page)
     field = page.get_by_test_id("scan-code")
     expect(field).to_be_focused()
     # Still within its hold: refused, said so, nothing returned.

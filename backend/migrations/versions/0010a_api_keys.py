@@ -1,7 +1,7 @@
 """agencies' API keys in their own table: several live at once, labelled, revocable
 
 Revision ID: 0010a
-Revises: 0009a
+Revises: 0010b
 Create Date: 2026-12-02 07:10:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0010a'
-down_revision = '0009a'
+down_revision = '0010b'
 branch_labels = None
 depends_on = None
 

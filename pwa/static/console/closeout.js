@@ -64,6 +64,8 @@ form?.addEventListener("submit", (event) => {
   input.focus();
   queue = queue.then(() => send(body));
 });
+// Scans typed before this line went to the server as a plain form post (it answers those too).
+if (form) form.dataset.ready = "1";
 
 // The money: what the phone recorded against what is typed.
 const received = document.getElementById("received-vnd");

@@ -57,3 +57,5 @@ form?.addEventListener("submit", (event) => {
   input.focus();
   queue = queue.then(() => send(body));
 });
+// Scans typed before this line went to the server as a plain form post (it answers those too).
+if (form) form.dataset.ready = "1";
