@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +20,8 @@ from backend.extensions import db
 from backend.models import Agency, DeliveryAttempt, Dossier, Envelope, Event, ProofFile
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+# What intake.DossierIn accepts as a dossier's code (intake imports this module: not from there).
+DOSSIER_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}\Z")
 
 
 def register_dossier(
@@ -62,6 +65,8 @@ def agency_dossiers(agency_id: int, limit: int = 200) -> list[Dossier]:
 
 def agency_dossier(agency: Agency, code: str) -> Dossier:
     """The agency's own dossier with this code; another agency's answers as a missing one."""
+    if not DOSSIER_CODE.fullmatch(code):  # no such code can be registered (nor asked of the
+        raise NotFound(_("No such dossier."), code="dossier_not_found")  # database: a NUL)
     stmt = (
         select(Dossier)
         .where(Dossier.agency_id == agency.id, Dossier.code == code)

@@ -201,6 +201,21 @@ def test_no_bytes_earn_a_5xx_on_either_post(client, agency, data):
     assert counts() == before
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(code=st.text(min_size=1, max_size=80))
+def test_no_dossier_code_in_a_url_earns_a_5xx(client, agency, code):
+    code = code.replace("?", "").replace("#", "").lstrip("/") or "x"
+    for suffix in ("", "/proof"):
+        assert client.get(f"/api/v1/dossiers/{code}{suffix}", headers=bearer()).status_code < 500
+    assert client.post(f"/api/v1/dossiers/{code}/cancel", headers=bearer()).status_code < 500
+
+
+def test_the_intake_and_the_api_agree_on_what_a_code_is():
+    from backend.agency_api import intake, services
+
+    assert services.DOSSIER_CODE.pattern == intake._CODE.pattern
+
+
 # --- Keys ----------------------------------------------------------------------------------------
 
 
