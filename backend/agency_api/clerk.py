@@ -24,6 +24,7 @@ from backend.agency_api.intake import (
     _compare,
     register_dossiers,
 )
+from backend.agency_api.services import DOSSIER_CODE
 from backend.errors import Conflict, Invalid, NotFound
 from backend.extensions import db
 from backend.models import Agency, DeliveryAttempt, Dossier, Envelope, Event, ProofFile
@@ -222,6 +223,8 @@ class EnvelopeStory:
 
 def agency_dossier(agency_id: int, code: str) -> Dossier:
     """One of the agency's dossiers by its own code; 404 for any other."""
+    if not DOSSIER_CODE.fullmatch(code):  # no dossier has it (and PostgreSQL refuses a NUL)
+        raise NotFound(_("No such dossier."), code="dossier_not_found")
     dossier = db.session.scalars(
         select(Dossier)
         .where(Dossier.agency_id == agency_id, Dossier.code == code[:64])
