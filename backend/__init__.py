@@ -135,9 +135,10 @@ def register_blueprints(app: Flask) -> None:
     from backend.auth import bp as auth_bp
     from backend.console import bp as console_bp
     from backend.delivery import bp as delivery_bp
+    from backend.openapi import bp as api_docs_bp
     from backend.outbox import init_app as init_outbox
 
-    for bp in (auth_bp, delivery_bp, console_bp, agency_bp):
+    for bp in (auth_bp, delivery_bp, console_bp, agency_bp, api_docs_bp):
         app.register_blueprint(bp)
     init_outbox(app)  # the console's outbox page, the worker command, the wake-up hook
 
