@@ -135,10 +135,11 @@ def register_blueprints(app: Flask) -> None:
     from backend.auth import bp as auth_bp
     from backend.console import bp as console_bp
     from backend.delivery import bp as delivery_bp
+    from backend.openapi import bp as api_docs_bp
     from backend.outbox import init_app as init_outbox
     from backend.tracking import bp as tracking_bp
 
-    for bp in (auth_bp, delivery_bp, console_bp, agency_bp, tracking_bp):
+    for bp in (auth_bp, delivery_bp, console_bp, agency_bp, api_docs_bp, tracking_bp):
         app.register_blueprint(bp)
     init_outbox(app)  # the console's outbox page, the worker command, the wake-up hook
 

@@ -24,14 +24,16 @@ def _refuse_in_production() -> None:
 
 
 def _print_logins() -> None:
-    # No agency API key is printed: nothing accepts one until the agency API exists.
-    from backend.demo.seed import AGENCY_USERS, DEMO_PASSWORD, USERS
+    from backend.demo.seed import AGENCIES, AGENCY_USERS, DEMO_PASSWORD, USERS, demo_api_key
 
     click.echo(f"Demo log-ins (password for all: {DEMO_PASSWORD}):")
     for username, full_name, role in USERS:
         click.echo(f"  {username:<9} {role.value:<11} {full_name}")
     for code, (username, full_name) in AGENCY_USERS.items():
         click.echo(f"  {username:<9} {'agency':<11} {full_name} ({code})")
+    click.echo("Demo agency API keys (Authorization: Bearer <key>; docs at /api/v1/docs):")
+    for code in AGENCIES:
+        click.echo(f"  {code:<9} {demo_api_key(code)}")
 
 
 @click.command("seed-demo")

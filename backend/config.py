@@ -198,6 +198,12 @@ class Config:
         self.TRAO_LIVE_UNSEEN_MINUTES = _env_int("TRAO_LIVE_UNSEEN_MINUTES", 30)
         # "Last seen" is written at most this often per postman, not at every call of the phone.
         self.TRAO_LAST_SEEN_EVERY_SECONDS = _env_int("TRAO_LAST_SEEN_EVERY_SECONDS", 60)
+        # The agencies' API (issue 12): requests per API key (all endpoints together), how often
+        # a key's "last used" is written, how long a proof file's link works, the largest body.
+        self.TRAO_API_RATE = _env("TRAO_API_RATE", "600 per minute")
+        self.TRAO_API_KEY_LAST_USED_EVERY_SECONDS = _env_int("TRAO_API_KEY_LAST_USED_SECONDS", 60)
+        self.TRAO_PROOF_LINK_SECONDS = _env_int("TRAO_PROOF_LINK_SECONDS", 15 * 60)
+        self.TRAO_API_MAX_BODY_MB = _env_int("TRAO_API_MAX_BODY_MB", 2)
         # Agencies' webhooks (backend/outbox, docs/webhooks.md). The task queue: empty, a SQLite
         # file in the instance folder; redis://host:6379/0 in production. Its name keeps several
         # apps (or test runs) apart in one store.

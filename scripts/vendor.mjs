@@ -16,6 +16,9 @@ const FILES = [
   ["leaflet/dist/leaflet-src.esm.js", "leaflet/leaflet-src.esm.js"],
   ["leaflet/dist/leaflet.js", "leaflet/leaflet.js"],
   ["leaflet/dist/leaflet.css", "leaflet/leaflet.css"],
+  // The agency API's documentation page (/api/v1/docs).
+  ["swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"],
+  ["swagger-ui-dist/swagger-ui.css", "swagger-ui/swagger-ui.css"],
 ];
 
 rmSync(target, { recursive: true, force: true });

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("agency_api", __name__)
 
-from backend.agency_api import views  # noqa: E402,F401
+from backend.agency_api import api, views  # noqa: E402,F401

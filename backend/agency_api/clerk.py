@@ -25,6 +25,7 @@ from backend.agency_api.intake import (
     kept_dossiers,
     register_dossiers,
 )
+from backend.agency_api.services import DOSSIER_CODE
 from backend.errors import Conflict, Invalid, NotFound
 from backend.extensions import db
 from backend.models import Agency, DeliveryAttempt, Dossier, Envelope, Event, ProofFile
@@ -213,6 +214,8 @@ class EnvelopeStory:
 
 def agency_dossier(agency_id: int, code: str) -> Dossier:
     """One of the agency's dossiers by its own code; 404 for any other."""
+    if not DOSSIER_CODE.fullmatch(code):  # no dossier has it (and PostgreSQL refuses a NUL)
+        raise NotFound(_("No such dossier."), code="dossier_not_found")
     dossier = db.session.scalars(
         select(Dossier)
         .where(Dossier.agency_id == agency_id, Dossier.code == code[:64])

@@ -162,3 +162,9 @@ class NewAgencySchema(AgencySchema):
         if isinstance(data.get("code"), str):
             data["code"] = data["code"].upper()
         return data
+
+
+class ApiKeySchema(_Form):
+    """A new API key for an agency: only a label, to tell it from the others."""
+
+    label = _text(100, required=True)

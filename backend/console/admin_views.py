@@ -12,11 +12,13 @@ from flask_login import current_user
 from marshmallow import ValidationError
 
 from backend import clock
+from backend.agency_api import keys
 from backend.auth.access import roles_required
 from backend.console import admin, bp
 from backend.console.admin_schemas import (
     MIN_PASSWORD_CHARS,
     AgencySchema,
+    ApiKeySchema,
     MoveSchema,
     NewAgencySchema,
     NewUserSchema,
@@ -226,7 +228,15 @@ def agencies():
     )
 
 
-def _agency_page(agency, form: dict, errors: dict, status: int = 200, secret: str | None = None):
+def _agency_page(
+    agency,
+    form: dict,
+    errors: dict,
+    status: int = 200,
+    secret: str | None = None,
+    new_key: str | None = None,
+    key_errors: dict | None = None,
+):
     response = current_app.make_response(
         (
             render_template(
@@ -236,11 +246,14 @@ def _agency_page(agency, form: dict, errors: dict, status: int = 200, secret: st
                 errors=errors,
                 offices=_offices(),
                 secret=secret,
+                api_keys=keys.agency_keys(agency) if agency else [],
+                new_key=new_key,
+                key_errors=key_errors or {},
             ),
             status,
         )
     )
-    if secret:  # shown this once: no copy in the browser's cache or history
+    if secret or new_key:  # shown this once: no copy in the browser's cache or history
         response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -314,3 +327,28 @@ def agency_webhook_secret(agency_id: int):
     )
     db.session.commit()
     return _agency_page(agency, _agency_form(agency), {}, secret=made.secret)
+
+
+@bp.post("/agencies/<int:agency_id>/api-keys")
+@roles_required(*ADMIN)
+def agency_api_key_create(agency_id: int):
+    """A new API key beside the agency's others, shown on this answer only."""
+    agency = admin.agency_for_admin(current_user, agency_id)
+    try:
+        data = ApiKeySchema().load(request.form.to_dict())
+    except ValidationError as err:
+        return _agency_page(agency, _agency_form(agency), {}, 422, key_errors=_form_errors(err))
+    issued = keys.issue_api_key(current_user, agency, label=data["label"], now=clock.now())
+    db.session.commit()
+    return _agency_page(agency, _agency_form(agency), {}, new_key=issued.secret)
+
+
+@bp.post("/agencies/<int:agency_id>/api-keys/<int:key_id>/revoke")
+@roles_required(*ADMIN)
+def agency_api_key_revoke(agency_id: int, key_id: int):
+    """The key stops working at once."""
+    agency = admin.agency_for_admin(current_user, agency_id)
+    keys.revoke_api_key(current_user, agency, key_id, now=clock.now())
+    db.session.commit()
+    flash(_("The key is revoked: it no longer works."), "info")
+    return redirect(url_for("console.agency_page", agency_id=agency.id), 303)

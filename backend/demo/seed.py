@@ -139,8 +139,9 @@ def seed_base(config: Config, now: datetime) -> PostOffice:
                 post_office=office,
                 created_at=now,
             )
-            # A fixed demo key (for the agency API to come); production agencies get random ones.
-            agency.set_api_key(demo_api_key(code))
+            # A fixed demo key, printed by `flask seed-demo` (and `make run`) for trying the
+            # agency API; production agencies get random ones from the console.
+            agency.set_api_key(demo_api_key(code), label="Demo", now=now)
             db.session.add(agency)
             db.session.flush()
         if code in AGENCY_USERS:

@@ -1,5 +1,6 @@
 """The database tables of Trao."""
 
+from backend.models.api_key import ApiKey
 from backend.models.audit import AuditEvent
 from backend.models.auth import AuthSession
 from backend.models.closeout import RunCloseout, RunReturn
@@ -12,6 +13,7 @@ from backend.models.types import utcnow
 
 __all__ = [
     "Agency",
+    "ApiKey",
     "AuditEvent",
     "AuthSession",
     "AppendOnlyError",

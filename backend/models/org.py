@@ -56,9 +56,6 @@ class Agency(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     province_code: Mapped[int] = mapped_column(Integer)
     post_office_id: Mapped[int] = mapped_column(ForeignKey("post_office.id"), index=True)
-    # The key itself is shown once; only its SHA-256 is kept (it is random, so no salt is needed).
-    api_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    api_key_prefix: Mapped[str | None] = mapped_column(String(12))
     # Who the office calls about this agency's hand-overs.
     contact_name: Mapped[str | None] = mapped_column(String(200))
     contact_phone: Mapped[str | None] = mapped_column(String(20))
@@ -71,13 +68,20 @@ class Agency(db.Model):
 
     post_office: Mapped[PostOffice] = relationship()
 
-    @staticmethod
-    def hash_api_key(key: str) -> str:
-        return hashlib.sha256(key.encode()).hexdigest()
+    def set_api_key(self, key: str, *, label: str = "Key", now: datetime | None = None) -> None:
+        """Add a live API key whose value is chosen by the caller (demo and tests; the console
+        makes random ones with backend.agency_api.keys.issue_api_key)."""
+        from backend.models.api_key import KEY_PREFIX_CHARS, ApiKey
 
-    def set_api_key(self, key: str) -> None:
-        self.api_key_hash = self.hash_api_key(key)
-        self.api_key_prefix = key[:8]
+        db.session.add(
+            ApiKey(
+                agency=self,
+                key_hash=ApiKey.hash_key(key),
+                prefix=key[:KEY_PREFIX_CHARS],
+                label=label,
+                created_at=now or utcnow(),
+            )
+        )
 
     def webhook_secret(self, key: bytes) -> str | None:
         """The secret signing this agency's webhooks, rebuilt from the server key and the salt."""

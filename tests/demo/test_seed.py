@@ -137,8 +137,11 @@ def test_seed_demo_command_prints_the_logins(app):
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
     assert "giamsat" in result.output and "buuta1" in result.output and "demo1234" in result.output
-    # Nothing accepts an agency API key yet: printing one would only invite a failed try.
-    assert "API key" not in result.output and demo_api_key("CA-LS") not in result.output
+    # The demo agency keys printed are ones the agency API accepts.
+    key = demo_api_key("CA-LS")
+    assert key in result.output
+    answer = app.test_client().get("/api/v1/dossiers", headers={"Authorization": f"Bearer {key}"})
+    assert answer.status_code == 200 and answer.get_json()["dossiers"]
     again = app.test_cli_runner().invoke(args=["seed-demo"])
     assert "already exists" in again.output
 
