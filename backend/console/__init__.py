@@ -11,6 +11,7 @@ from backend.console import (  # noqa: E402,F401
     exceptions_views,
     live_views,
     planning_views,
+    receipts_views,
     receiving_views,
     reports_views,
     requests_views,
