@@ -39,6 +39,7 @@ from backend.errors import AppError, Conflict, Invalid, NotFound, TooLarge
 from backend.extensions import db
 from backend.models import Agency, DeliveryAttempt, Dossier, ProofFile
 from backend.storage import get_storage
+from backend.tracking.services import tracking_urls
 from backend.validation import UnreadableJson, parse_json_object
 
 PROOF_LINK_SALT = "trao-proof-file-link"
@@ -198,8 +199,20 @@ def api_dossier(agency: Agency, code: str):
 
 
 def _detail(dossier: Dossier) -> dict[str, Any]:
-    """The dossier and its history, as DossierDetail dumps them."""
-    return {**DOSSIER_OUT.dump(dossier), "history": HISTORY.dump(dossier_history(dossier))}
+    """The dossier and its history, as DossierDetail dumps them, each envelope with the
+    citizen's tracking link (made for an envelope that had none: committed)."""
+    config = current_app.config
+    links = tracking_urls(
+        list(dossier.envelopes),
+        key=config["TRACKING_KEY"],
+        public_url=config["PUBLIC_URL"],
+        now=clock.now(),
+    )
+    db.session.commit()
+    body = {**DOSSIER_OUT.dump(dossier), "history": HISTORY.dump(dossier_history(dossier))}
+    for envelope in body["envelopes"]:
+        envelope["tracking_url"] = links.get(envelope["code"])
+    return body
 
 
 @bp.post("/api/v1/dossiers/<path:code>/cancel")

@@ -103,7 +103,15 @@ class HistoryEvent(Schema):
     occurred_at = fields.DateTime(required=True, format="iso")
 
 
+class EnvelopeDetail(EnvelopeOut):
+    tracking_url = fields.String(
+        required=True,
+        metadata={"description": "The citizen's tracking page for this envelope (`/t/<token>`)."},
+    )
+
+
 class DossierDetail(DossierOut):
+    envelopes = fields.List(fields.Nested(EnvelopeDetail), required=True)
     history = fields.List(fields.Nested(HistoryEvent), required=True)
 
 

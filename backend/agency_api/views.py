@@ -50,6 +50,7 @@ from backend.errors import AppError, NotFound
 from backend.extensions import db
 from backend.models import Role
 from backend.storage import get_storage
+from backend.tracking.services import tracking_urls
 
 CLERK = (Role.agency,)
 SHOWN_PROBLEMS = 500  # a preview lists this many row errors; the count says how many more
@@ -224,10 +225,19 @@ def import_template_xlsx():
 def dossier_page(code: str):
     """One dossier: its envelopes, each with its events in words and its attempts' proof."""
     dossier, stories = dossier_story(current_user.agency_id, code)
+    config = current_app.config
+    links = tracking_urls(
+        [story.envelope for story in stories],
+        key=config["TRACKING_KEY"],
+        public_url=config["PUBLIC_URL"],
+        now=clock.now(),
+    )
+    db.session.commit()  # links made for envelopes that had none
     return render_template(
         "agency/dossier.html",
         dossier=dossier,
         stories=stories,
+        tracking_urls=links,
         event_labels=EVENT_LABELS,
         outcome_labels=OUTCOME_LABELS,
         reason_labels={k.value: v for k, v in FAILURE_REASON_LABELS.items()},

@@ -45,7 +45,7 @@ from backend.models import (
     TrackingGuard,
     TrackingLink,
 )
-from backend.tracking.links import find_link
+from backend.tracking.links import find_link, token_for, tracking_url
 
 # The stage in plain words, for anyone holding the link.
 STAGE_WORDS = {
@@ -561,3 +561,17 @@ def delivery_receipt(tracked: Tracked, *, key: bytes) -> Receipt:
         collected=attempt.outcome == "collected",
         verification_code=receipt_code(key, attempt.id),
     )
+
+
+# --- Where the agency sees the link ------------------------------------------------------------
+
+
+def tracking_urls(
+    envelopes: list[Envelope], *, key: bytes, public_url: str, now: datetime
+) -> dict[str, str]:
+    """Each envelope's tracking link in full, by envelope code; a link is made for an envelope
+    that has none yet (flushed: the caller commits)."""
+    return {
+        envelope.code: tracking_url(public_url, token_for(envelope, key=key, now=now))
+        for envelope in envelopes
+    }
