@@ -20,10 +20,11 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from backend.domain.lifecycle import State
 from backend.extensions import db
-from backend.models import Envelope, TrackingLink
+from backend.models import Dossier, Envelope, TrackingLink
 
 TOKEN_BYTES = 16
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{22}\Z")
@@ -93,7 +94,12 @@ def expired(link: TrackingLink, *, now: datetime, keep_days: int) -> bool:
     """Past the link's own end, or `keep_days` after its envelope's story ended."""
     if link.expires_at is not None and link.expires_at <= now:
         return True
-    envelope = db.session.get(Envelope, link.envelope_id)
+    # With its dossier and office: the tracking page shows them (one query, not three).
+    envelope = db.session.get(
+        Envelope,
+        link.envelope_id,
+        options=[joinedload(Envelope.dossier).joinedload(Dossier.post_office)],
+    )
     if envelope is None:
         return True
     return envelope.state in _ENDED and envelope.updated_at + timedelta(days=keep_days) <= now

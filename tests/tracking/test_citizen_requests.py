@@ -119,3 +119,15 @@ def test_the_form_offers_the_next_working_days(client, failed):
     assert 'value="2026-11-25"' in html and 'value="2026-12-01"' in html
     assert 'value="2026-11-24"' not in html  # a holiday
     assert 'value="2026-11-28"' not in html  # a Saturday
+
+
+def test_the_supervisor_sees_the_citizens_request_on_the_envelopes_page(client, failed, factory):
+    from backend.models import Role
+    from tests.conftest import login
+
+    ask(client, failed.token, "another_day", THURSDAY)
+    supervisor = factory.user(Role.supervisor, post_office=failed.envelope.dossier.post_office)
+    db.session.commit()
+    login(client, supervisor)
+    html = client.get(f"/console/envelopes/{failed.envelope.code}").get_data(as_text=True)
+    assert 'data-testid="by-citizen"' in html and "2026-11-26" in html
