@@ -10,6 +10,7 @@ from backend.console import (  # noqa: E402,F401
     counter_views,
     exceptions_views,
     live_views,
+    office_hours_views,
     planning_views,
     receipts_views,
     receiving_views,

@@ -32,7 +32,8 @@ def test_the_walk_covers_this_issues_routes(app):
     walked = {url for _method, url in console_urls(app)}
     for path in ("/console/reports", "/console/counter", "/console/held", "/console/runs/1/close"):
         assert path in walked
-    for path in ("/console/receipts",):  # issue 13: checking a citizen's delivery receipt
+    # Issue 13: checking a citizen's delivery receipt; the office's opening hours.
+    for path in ("/console/receipts", "/console/office"):
         assert path in walked
     for path in ("/console/outbox", "/console/outbox/messages/1/resend"):
         assert path in walked
