@@ -138,6 +138,14 @@ def test_sms_failing_too_is_parked_listed_and_re_sent(notify_app, stand_in):
     assert f'data-testid="outbox-message-{row.id}"' in page
     assert "sms:http_400" in page and "0912345678" not in page and "/t/" not in page
 
+    stranger = Factory().user(Role.supervisor)  # another office: as if it did not exist
+    db.session.commit()
+    other = notify_app.test_client()
+    login(other, stranger)
+    assert f"outbox-message-{row.id}" not in other.get("/console/outbox").get_data(as_text=True)
+    assert other.post(f"/console/outbox/messages/{row.id}/resend").status_code == 404
+    assert notifications()[0].status == "parked"
+
     stand_in.sms = lambda tracking_id, n: "ok"
     assert client.post(f"/console/outbox/messages/{row.id}/resend").status_code == 302
     _pass(notify_app)
