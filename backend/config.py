@@ -223,6 +223,34 @@ class Config:
         self.TRAO_WEBHOOK_TIMEOUT_SECONDS = float(_env("TRAO_WEBHOOK_TIMEOUT_SECONDS", "10"))
         self.TRAO_WEBHOOK_LEASE_SECONDS = float(_env("TRAO_WEBHOOK_LEASE_SECONDS", "300"))
         self.TRAO_WEBHOOK_BATCH = _env_int("TRAO_WEBHOOK_BATCH", 20)
+        # Citizens' notifications (backend/notify, docs/notifications.md), sent through the same
+        # outbox and worker (tries, backoff, lease and batch as above). The gateways in order,
+        # each next one the fallback of the one before: log (writes that a message went, nothing
+        # personal), zalo (Zalo ZNS), sms (an HTTP SMS provider); e.g. "zalo,sms".
+        self.TRAO_NOTIFY_GATEWAYS = _env("TRAO_NOTIFY_GATEWAYS", "log")
+        # Hours citizens may get messages, in TRAO_TIMEZONE ("HH:MM-HH:MM"; empty: any time).
+        # Messages due at night wait for the morning.
+        self.TRAO_NOTIFY_HOURS = _env("TRAO_NOTIFY_HOURS", "07:00-21:00")
+        # Transient failures of a gateway (timeouts, 5xx) before the next one is tried.
+        self.TRAO_NOTIFY_FALLBACK_AFTER_TRIES = _env_int("TRAO_NOTIFY_FALLBACK_AFTER_TRIES", 3)
+        # One request to a gateway, connect and answer.
+        self.TRAO_NOTIFY_TIMEOUT_SECONDS = float(_env("TRAO_NOTIFY_TIMEOUT_SECONDS", "10"))
+        # Zalo ZNS: the send-template endpoint, the Official Account's access token, the approved
+        # template of each kind ("out_for_delivery=123,attempt_failed=124,held=125,
+        # hold_ending=126,delivered=127,collected=128"), and the error codes that are worth
+        # trying again (rate limit, expired token, outside ZNS's hours); any other is permanent
+        # and the message goes to the next gateway at once.
+        self.TRAO_ZNS_URL = _env(
+            "TRAO_ZNS_URL", "https://business.openapi.zalo.me/message/template"
+        )
+        self.TRAO_ZNS_ACCESS_TOKEN = _env("TRAO_ZNS_ACCESS_TOKEN", "")
+        self.TRAO_ZNS_TEMPLATES = _env("TRAO_ZNS_TEMPLATES", "")
+        self.TRAO_ZNS_TRANSIENT_ERRORS = _env("TRAO_ZNS_TRANSIENT_ERRORS", "-32,-124,-133")
+        # The SMS provider: its endpoint (POST JSON {to, from, text, ref}), bearer token and the
+        # registered sender name (brandname).
+        self.TRAO_SMS_URL = _env("TRAO_SMS_URL", "")
+        self.TRAO_SMS_TOKEN = _env("TRAO_SMS_TOKEN", "")
+        self.TRAO_SMS_SENDER = _env("TRAO_SMS_SENDER", "TRAO")
         self.TESTING = False
 
     def check(self) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Request, current_app
+from flask import Request, current_app, request
+from flask_babel import gettext as _
+
+from backend.errors import Invalid, TooLarge
+from backend.validation import UnreadableJson, parse_json_object
 
 URLENCODED = "application/x-www-form-urlencoded"
 
@@ -26,3 +30,17 @@ class BoundedRequest(Request):
     @max_content_length.setter
     def max_content_length(self, value: int | None) -> None:
         self._max_content_length = value
+
+
+def json_body(max_bytes: int) -> dict:
+    """The request's body as a JSON object, or 413 (`body_too_large`) / 422 (`malformed_json`),
+    read no further than `max_bytes` whatever the client says its length is."""
+    if (request.content_length or 0) > max_bytes:
+        raise TooLarge(_("The request is too large."), code="body_too_large")
+    data = request.get_data(cache=False)
+    if len(data) > max_bytes:
+        raise TooLarge(_("The request is too large."), code="body_too_large")
+    try:
+        return parse_json_object(data.decode("utf-8"))
+    except (UnicodeDecodeError, UnreadableJson):
+        raise Invalid(_("The request could not be read as JSON."), code="malformed_json") from None

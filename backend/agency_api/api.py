@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
+from flask import current_app, jsonify, request
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from marshmallow import ValidationError
@@ -34,13 +34,12 @@ from backend.agency_api.services import (
     list_dossiers,
     proof_file_of_agency,
 )
-from backend.console.services import stored_bytes
-from backend.errors import AppError, Conflict, Invalid, NotFound, TooLarge
+from backend.console.proof_serving import proof_file_response
+from backend.errors import AppError, Conflict, Invalid, NotFound
 from backend.extensions import db
 from backend.models import Agency, DeliveryAttempt, Dossier, ProofFile
-from backend.storage import get_storage
 from backend.tracking.services import tracking_urls
-from backend.validation import UnreadableJson, parse_json_object
+from backend.wrappers import json_body
 
 PROOF_LINK_SALT = "trao-proof-file-link"
 CURSOR_SALT = "trao-dossier-cursor"
@@ -58,7 +57,7 @@ class LinkExpired(AppError):
 def api_register_dossiers(agency: Agency):
     """Register one dossier (201 created, 200 exists, 409 conflict) or a batch (200, each item's
     result); idempotent on the agency's own dossier code."""
-    body = _json_body(current_app.config["TRAO_API_MAX_BODY_MB"] * 1024 * 1024)
+    body = json_body(current_app.config["TRAO_API_MAX_BODY_MB"] * 1024 * 1024)
     schema = DossierIn(province_code=agency.province_code)
     config = current_app.config
     register = {
@@ -136,19 +135,6 @@ def _translated(messages: Any) -> Any:
     if isinstance(messages, list):
         return [_translated(value) for value in messages]
     return _(messages) if isinstance(messages, str) else messages
-
-
-def _json_body(max_bytes: int) -> dict:
-    """The request's body as a JSON object, or 413 (`body_too_large`) / 422 (`malformed_json`)."""
-    if (request.content_length or 0) > max_bytes:
-        raise TooLarge(_("The request is too large."), code="body_too_large")
-    data = request.get_data(cache=False)
-    if len(data) > max_bytes:
-        raise TooLarge(_("The request is too large."), code="body_too_large")
-    try:
-        return parse_json_object(data.decode("utf-8"))
-    except (UnicodeDecodeError, UnreadableJson):
-        raise Invalid(_("The request could not be read as JSON."), code="malformed_json") from None
 
 
 # --- Following -----------------------------------------------------------------------------------
@@ -329,11 +315,4 @@ def api_proof_file(token: str):
     except (BadSignature, TypeError, ValueError):
         raise NotFound(_("No such proof file."), code="no_such_proof_file") from None
     row = proof_file_of_agency(agency_id, file_id)
-    ext = "png" if row.content_type == "image/png" else "jpg"
-    response = Response(stored_bytes(get_storage(), row.sha256), mimetype=row.content_type)
-    response.headers["Content-Disposition"] = (
-        f'inline; filename="{row.kind}-{row.sha256[:16]}.{ext}"'
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return proof_file_response(row, name=f"{row.kind}-{row.sha256[:16]}")

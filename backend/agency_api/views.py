@@ -37,9 +37,8 @@ from backend.agency_api.imports import (
 from backend.agency_api.intake import MAX_ENVELOPES, Outcome
 from backend.agency_api.services import agency_dossiers
 from backend.auth.access import roles_required
-from backend.console.services import display_copy_of, stored_bytes
+from backend.console.proof_serving import display_copy_response, proof_file_response
 from backend.console.timeline import EVENT_LABELS, OUTCOME_LABELS
-from backend.delivery.proof_files import ProofSettings
 from backend.domain.policy import (
     FAILURE_REASON_LABELS,
     ID_CHECK_METHOD_LABELS,
@@ -49,7 +48,6 @@ from backend.domain.policy import (
 from backend.errors import AppError, NotFound
 from backend.extensions import db
 from backend.models import Role
-from backend.storage import get_storage
 from backend.tracking.services import tracking_urls
 
 CLERK = (Role.agency,)
@@ -252,45 +250,15 @@ def _proof_file(sha256: str):
     return proof_file_for_agency(sha256, current_user.agency_id)
 
 
-def _image_response(data: bytes, content_type: str, name: str) -> Response:
-    """An image, never a page, kept by no cache (it names a person and shows their door)."""
-    response = Response(data, mimetype=content_type)
-    response.headers["Content-Disposition"] = f'inline; filename="{name}"'
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 @bp.get("/agency/proof-files/<sha256>")
 @roles_required(*CLERK)
 def proof_file(sha256: str):
     """A proof file of one of the agency's dossiers, byte for byte as the phone made it."""
-    row = _proof_file(sha256)
-    ext = "png" if row.content_type == "image/png" else "jpg"
-    return _image_response(
-        stored_bytes(get_storage(), row.sha256), row.content_type, f"{row.sha256}.{ext}"
-    )
+    return proof_file_response(_proof_file(sha256))
 
 
 @bp.get("/agency/proof-files/<sha256>/display.jpg")
 @roles_required(*CLERK)
 def proof_display_copy(sha256: str):
     """A photo's display copy (made the first time anyone asks for it)."""
-    row = _proof_file(sha256)
-    storage = get_storage()
-    staging = storage.stage()
-    try:
-        digest = display_copy_of(
-            row,
-            storage=storage,
-            staging=staging,
-            settings=ProofSettings.from_config(current_app.config),
-        )
-        staging.seal()
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        staging.discard()
-        raise
-    staging.publish()
-    return _image_response(stored_bytes(storage, digest), "image/jpeg", f"{row.sha256}-display.jpg")
+    return display_copy_response(_proof_file(sha256))

@@ -7,12 +7,14 @@ from backend.console.closeout import BACK_EVENT
 from backend.console.counter import COLLECTED, REMIND_EVENT
 from backend.console.exceptions import MISSING_EVENT
 from backend.domain.i18n import N_
+from backend.notify.events import HOLD_ENDING_EVENT
 
 # Office events that change no state: the timeline says what they were.
 EVENT_LABELS = {
     BACK_EVENT: N_("Handed back to the office from the run"),
     MISSING_EVENT: N_("Not handed back when its run was closed"),
     REMIND_EVENT: N_("The citizen was reminded to collect it"),
+    HOLD_ENDING_EVENT: N_("The citizen was told the hold ends on the next working day"),
 }
 
 OUTCOME_LABELS = {

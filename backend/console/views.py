@@ -11,8 +11,8 @@ from flask_login import current_user
 from backend.auth.access import roles_required
 from backend.clock import today_in
 from backend.console import bp
+from backend.console.proof_serving import display_copy_response, proof_file_response
 from backend.console.services import (
-    display_copy_of,
     envelope_counts,
     envelopes_for_labels,
     envelopes_in_state,
@@ -20,16 +20,12 @@ from backend.console.services import (
     office_runs,
     office_scope,
     proof_file_for_staff,
-    stored_bytes,
 )
-from backend.delivery.proof_files import ProofSettings
 from backend.domain.codes import validate_envelope_code
 from backend.domain.lifecycle import State
 from backend.errors import Invalid, NotFound
-from backend.extensions import db
 from backend.labels import render_label_png, render_label_sheet_pdf
 from backend.models import Role
-from backend.storage import get_storage
 
 STAFF = (Role.supervisor, Role.admin)
 MAX_LABELS_PER_SHEET_REQUEST = 500
@@ -108,46 +104,15 @@ def _proof_file(sha256: str):
     return proof_file_for_staff(sha256, office_scope(current_user))
 
 
-def _image_response(data: bytes, content_type: str, name: str) -> Response:
-    """An image for staff, never a page: its stored type, inline, kept by no cache (a proof
-    names a person and shows their door; a shared or lost computer must not keep it)."""
-    response = Response(data, mimetype=content_type)
-    response.headers["Content-Disposition"] = f'inline; filename="{name}"'
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 @bp.get("/proof-files/<sha256>")
 @roles_required(*STAFF)
 def proof_file(sha256: str):
     """A proof file byte for byte as the phone made it (the evidence)."""
-    row = _proof_file(sha256)
-    ext = "png" if row.content_type == "image/png" else "jpg"
-    return _image_response(
-        stored_bytes(get_storage(), row.sha256), row.content_type, f"{row.sha256}.{ext}"
-    )
+    return proof_file_response(_proof_file(sha256))
 
 
 @bp.get("/proof-files/<sha256>/display.jpg")
 @roles_required(*STAFF)
 def proof_display_copy(sha256: str):
     """A photo's display copy: made and kept the first time it is asked for, then served."""
-    row = _proof_file(sha256)
-    storage = get_storage()
-    staging = storage.stage()
-    try:
-        digest = display_copy_of(
-            row,
-            storage=storage,
-            staging=staging,
-            settings=ProofSettings.from_config(current_app.config),
-        )
-        staging.seal()
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        staging.discard()
-        raise
-    staging.publish()
-    return _image_response(stored_bytes(storage, digest), "image/jpeg", f"{row.sha256}-display.jpg")
+    return display_copy_response(_proof_file(sha256))

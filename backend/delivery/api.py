@@ -43,6 +43,7 @@ from backend.http_cache import conditional
 from backend.models import Role
 from backend.storage import get_storage
 from backend.validation import UnreadableJson, error_tree, parse_json_object
+from backend.wrappers import json_body
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 # Made once: a schema deep-copies its fields when made, which cost as much as loading the meta.
@@ -115,7 +116,7 @@ def api_run_order(run_id: int):
     """The postman's own order of the run's doors: every stop id, in order. 200 with the doors
     in their new order, the same for the same order sent again; a refusal changes nothing."""
     run = postman_run(run_id, current_user)
-    body = _json_body(MAX_ORDER_BYTES)
+    body = json_body(MAX_ORDER_BYTES)
     try:
         doors = set_door_order(run, RUN_ORDER.load(body)["stop_ids"])
         db.session.commit()
@@ -127,19 +128,6 @@ def api_run_order(run_id: int):
             code="run_busy",
         ) from None
     return jsonify(run_id=run.id, state=run.state, doors=doors)
-
-
-def _json_body(max_bytes: int) -> dict:
-    """The request's body as a JSON object, or 413 / 422 (`malformed_json`)."""
-    if (request.content_length or 0) > max_bytes:
-        raise TooLarge(_("The request is too large."), code="body_too_large")
-    data = request.get_data(cache=False)
-    if len(data) > max_bytes:
-        raise TooLarge(_("The request is too large."), code="body_too_large")
-    try:
-        return parse_json_object(data.decode("utf-8"))
-    except (UnicodeDecodeError, UnreadableJson):
-        raise Invalid(_("The request could not be read as JSON."), code="malformed_json") from None
 
 
 @bp.post("/api/v1/attempts")

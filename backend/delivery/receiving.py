@@ -509,6 +509,7 @@ _STOP_ON_RUN = (
             Dossier.holder_only,
             Dossier.recipient_name,
             Dossier.recipient_id_last4,
+            Dossier.recipient_phone,  # whether the attempt notifies the citizen (backend/notify)
             Dossier.postage_vnd,
             Dossier.agency_fee_vnd,
             Dossier.latitude,

@@ -20,6 +20,7 @@ from backend.domain.policy import DEFAULT_POLICY, DeliveryPolicy, hold_deadline
 from backend.extensions import db
 from backend.models import CodeSequence, Dossier, Envelope, Event, OutboxMessage, User
 from backend.models.events import OUTBOX_WRITTEN
+from backend.notify.events import queue_notification
 
 # Counting attempts belongs to the actions made at the door.
 _ATTEMPT_ACTIONS = frozenset({Action.deliver, Action.fail})
@@ -118,7 +119,8 @@ def record_events(
 def event_written(
     event_id: int, values: dict[str, Any], dossier: Dossier, envelope: Envelope | None
 ) -> Event:
-    """The event inserted with these columns, detached; its webhook message queued (outbox)."""
+    """The event inserted with these columns, detached; its webhook message and the citizen's
+    notification queued (outbox), in the event's transaction."""
     event = Event(id=event_id, **values)
     make_transient_to_detached(event)
     agency = dossier.agency
@@ -136,6 +138,7 @@ def event_written(
         )
         # After the commit, the outbox's worker is woken (backend/outbox: never inside it).
         db.session.info[OUTBOX_WRITTEN] = True
+    queue_notification(event_id, values, dossier)
     return event
 
 

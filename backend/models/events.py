@@ -89,8 +89,8 @@ class OutboxMessage(db.Model):
 
     The table is the source of truth of delivery (backend/outbox): a worker claims due rows
     for a lease (`claimed_until`, `claim_token`), sends them, then records the outcome. One
-    dossier's messages go out in order: a row waits while an earlier one of its dossier is
-    unsent (pending or parked).
+    dossier's messages of one channel go out in order: a row waits while an earlier one of its
+    dossier and channel is unsent (pending or parked).
     """
 
     __tablename__ = "outbox_message"
@@ -101,7 +101,7 @@ class OutboxMessage(db.Model):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
-    channel: Mapped[str] = mapped_column(String(16))  # webhook | sms
+    channel: Mapped[str] = mapped_column(String(16))  # webhook | notify (a citizen's Zalo/SMS)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
     dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
     payload: Mapped[dict] = mapped_column(JSONType)
@@ -115,6 +115,10 @@ class OutboxMessage(db.Model):
     # The lease of the worker sending it: past `claimed_until` another worker may claim it.
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claim_token: Mapped[str | None] = mapped_column(String(32))
+    # Notifications (backend/notify): the gateway being tried (zalo, sms, log) while pending,
+    # the one that delivered it once sent, and the provider's id of the message it sent.
+    gateway: Mapped[str | None] = mapped_column(String(16))
+    provider_message_id: Mapped[str | None] = mapped_column(String(64))
 
 
 # Set in a session's `info` when it adds outbox rows: its commit wakes the worker.

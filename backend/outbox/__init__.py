@@ -55,8 +55,9 @@ def _after_rollback(session: Session) -> None:
 @click.option("--workers", default=2, show_default=True, help="Threads sending at once.")
 def outbox_worker_command(workers: int) -> None:
     """Run the queue's consumer: sends agencies' webhooks from the outbox."""
-    from backend.outbox.tasks import huey, use_app
+    from backend.outbox.tasks import huey, stop_with, use_app
 
     use_app(current_app._get_current_object())
     consumer = huey.create_consumer(workers=workers, worker_type="thread")
+    stop_with(consumer.stop_flag)  # a graceful stop (SIGINT) gives back unsent claims at once
     consumer.run()

@@ -5,8 +5,9 @@ transaction (on PostgreSQL `SELECT … FOR UPDATE SKIP LOCKED`, on SQLite one `U
 database's write lock), commits, sends, and records each result under its claim token: a worker
 whose lease ran out records nothing over the worker that claimed the row after it.
 
-Order: a message is claimable only while no earlier message of its dossier is unsent (pending or
-parked), so one dossier's messages are never in flight together and arrive in order. A parked
+Order: a message is claimable only while no earlier message of its dossier and channel is unsent
+(pending or parked), so one dossier's messages of a channel are never in flight together and
+arrive in order; a parked webhook does not hold back the citizen's notifications. A parked
 message holds back the later ones of its dossier until a person re-sends it (the console says how
 many wait): order is a promise, and an agency system that got "delivered" before "out for
 delivery" would show the wrong state.
@@ -31,9 +32,11 @@ from backend.errors import Conflict, NotFound
 from backend.extensions import db
 from backend.models import Agency, OutboxMessage, Role, User
 from backend.models.events import OUTBOX_WRITTEN
+from backend.notify.events import NOTIFY  # a citizen's Zalo/SMS message (backend/notify)
 from backend.outbox.signing import signed_headers
 
 WEBHOOK = "webhook"
+CHANNELS = (WEBHOOK, NOTIFY)
 PENDING, SENT, PARKED = "pending", "sent", "parked"
 MAX_ERROR = 64
 # Console lists are bounded: a failing agency can hold thousands of messages.
@@ -75,6 +78,9 @@ class Claim:
     secret: str | None
     body: bytes
     claimed_until: datetime
+    channel: str = WEBHOOK
+    payload: dict | None = None
+    gateway: str | None = None  # notifications: the gateway to try (None: the first)
 
 
 def retry_delay(tries: int, settings: OutboxSettings, rng: random.Random | None = None) -> float:
@@ -89,18 +95,20 @@ def body_of(payload: dict) -> bytes:
 
 
 def _blocked(table):
-    """An earlier message of the same dossier is not sent yet."""
+    """An earlier message of the same dossier and channel is not sent yet (a parked webhook does
+    not hold back the citizen's notifications, nor the reverse)."""
     earlier = table.alias("earlier")
     return exists().where(
         earlier.c.dossier_id == table.c.dossier_id,
+        earlier.c.channel == table.c.channel,
         earlier.c.id < table.c.id,
         earlier.c.status != SENT,
     )
 
 
-def _claimable(table, now: datetime):
+def _claimable(table, now: datetime, channels: tuple[str, ...]):
     return and_(
-        table.c.channel == WEBHOOK,
+        table.c.channel.in_(channels),
         table.c.status == PENDING,
         table.c.next_attempt_at <= now,
         or_(table.c.claimed_until.is_(None), table.c.claimed_until < now),
@@ -108,13 +116,23 @@ def _claimable(table, now: datetime):
     )
 
 
-def claim_messages(*, now: datetime, settings: OutboxSettings, webhook_key: bytes) -> list[Claim]:
-    """Claim up to `settings.batch` due messages for a lease (flush; the caller commits at once)."""
+def claim_messages(
+    *,
+    now: datetime,
+    settings: OutboxSettings,
+    webhook_key: bytes,
+    channels: tuple[str, ...] = (WEBHOOK,),
+) -> list[Claim]:
+    """Claim up to `settings.batch` due messages of these channels for a lease (flush; the
+    caller commits at once)."""
     table = OutboxMessage.__table__
     token = secrets.token_hex(16)
     until = now + timedelta(seconds=settings.lease_seconds)
     due = (
-        select(table.c.id).where(_claimable(table, now)).order_by(table.c.id).limit(settings.batch)
+        select(table.c.id)
+        .where(_claimable(table, now, channels))
+        .order_by(table.c.id)
+        .limit(settings.batch)
     )
     if db.session.get_bind().dialect.name == "postgresql":
         # Rows another worker is claiming are skipped, not waited for.
@@ -135,6 +153,8 @@ def claim_messages(*, now: datetime, settings: OutboxSettings, webhook_key: byte
             table.c.event_id,
             table.c.tries,
             table.c.payload,
+            table.c.channel,
+            table.c.gateway,
             Agency.id.label("agency_id"),
             Agency.webhook_url,
             Agency.webhook_secret_salt,
@@ -145,6 +165,23 @@ def claim_messages(*, now: datetime, settings: OutboxSettings, webhook_key: byte
     ).all()
     claims = []
     for row in rows:
+        if row.channel != WEBHOOK:
+            claims.append(
+                Claim(
+                    id=row.id,
+                    token=token,
+                    event_id=row.event_id,
+                    tries=row.tries,
+                    url=None,
+                    secret=None,
+                    body=b"",
+                    claimed_until=until,
+                    channel=row.channel,
+                    payload=row.payload,
+                    gateway=row.gateway,
+                )
+            )
+            continue
         agency = Agency(id=row.agency_id, webhook_secret_salt=row.webhook_secret_salt)
         claims.append(
             Claim(
@@ -235,14 +272,14 @@ def release_claims(claims: list[Claim]) -> None:
         )
 
 
-def next_wake() -> datetime | None:
-    """When the earliest pending message not waiting behind another becomes due (its retry
-    time, or the end of a worker's lease on it)."""
+def next_wake(channels: tuple[str, ...] = (WEBHOOK,)) -> datetime | None:
+    """When the earliest pending message of these channels not waiting behind another becomes
+    due (its retry time, or the end of a worker's lease on it)."""
     table = OutboxMessage.__table__
     due_at = func.coalesce(table.c.claimed_until, table.c.next_attempt_at)
     return db.session.execute(
         select(func.min(due_at)).where(
-            table.c.channel == WEBHOOK, table.c.status == PENDING, ~_blocked(table)
+            table.c.channel.in_(channels), table.c.status == PENDING, ~_blocked(table)
         )
     ).scalar()
 
@@ -281,6 +318,7 @@ def problem_messages(actor: User) -> list[AgencyProblems]:
         select(func.count())
         .where(
             later.dossier_id == OutboxMessage.dossier_id,
+            later.channel == OutboxMessage.channel,
             later.id > OutboxMessage.id,
             later.status != SENT,
         )
@@ -290,7 +328,7 @@ def problem_messages(actor: User) -> list[AgencyProblems]:
     rows = db.session.execute(
         select(OutboxMessage, waiting)
         .where(
-            OutboxMessage.channel == WEBHOOK,
+            OutboxMessage.channel.in_(CHANNELS),
             OutboxMessage.agency_id.in_(_visible_agencies(actor)),
             or_(
                 OutboxMessage.status == PARKED,
@@ -329,13 +367,14 @@ def _resend(message: OutboxMessage, now: datetime) -> None:
     message.next_attempt_at = now
     message.claimed_until = None
     message.claim_token = None
+    message.gateway = None  # a notification starts again with the first gateway
 
 
 def resend_message(actor: User, message_id: int, *, now: datetime) -> OutboxMessage:
     """Put a parked message back in line, its tries counted afresh (audited; flush)."""
     message = db.session.get(OutboxMessage, message_id)
     visible = set(db.session.execute(_visible_agencies(actor)).scalars())
-    if message is None or message.channel != WEBHOOK or message.agency_id not in visible:
+    if message is None or message.channel not in CHANNELS or message.agency_id not in visible:
         raise NotFound(_("This message does not exist."), code="message_not_found")
     if message.status != PARKED:
         raise Conflict(_("Only a parked message can be re-sent."), code="message_not_parked")
@@ -357,7 +396,7 @@ def resend_parked(actor: User, agency_id: int, *, now: datetime) -> int:
         db.session.execute(
             select(OutboxMessage).where(
                 OutboxMessage.agency_id == agency.id,
-                OutboxMessage.channel == WEBHOOK,
+                OutboxMessage.channel.in_(CHANNELS),
                 OutboxMessage.status == PARKED,
             )
         )

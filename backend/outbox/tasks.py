@@ -22,6 +22,8 @@ from backend import clock
 from backend.config import INSTANCE_DIR, Config
 from backend.extensions import db
 from backend.outbox.services import (
+    NOTIFY,
+    WEBHOOK,
     OutboxSettings,
     claim_messages,
     next_wake,
@@ -56,12 +58,25 @@ huey = make_queue(_settings.TRAO_QUEUE_URL, _settings.TRAO_QUEUE_NAME)
 # One pool for the process (thread-safe), connections kept to each agency's server.
 http = urllib3.PoolManager(num_pools=50, maxsize=4, retries=False)
 _app: Flask | None = None
+# The consumer's stop flag: once set, a pass sends nothing more and gives back what it claimed.
+_stop_flag = None
 
 
 def use_app(app: Flask) -> None:
     """The Flask app the tasks run in (the worker command's; a test's)."""
     global _app
     _app = app
+
+
+def stop_with(flag) -> None:
+    """Watch the consumer's stop flag (a graceful stop): the message in flight is finished and
+    recorded, the rest of the claimed batch is given back at once rather than left to its lease."""
+    global _stop_flag
+    _stop_flag = flag
+
+
+def stopping() -> bool:
+    return _stop_flag is not None and _stop_flag.is_set()
 
 
 def worker_app() -> Flask:
@@ -100,34 +115,51 @@ def sweep_outbox() -> int:
 
 def deliver_pass(app: Flask, rng: random.Random | None = None) -> int:
     """Claim, send and record until nothing is due; how many messages were sent."""
+    from backend.notify.gateways import build_gateways
+    from backend.notify.services import NotifySettings, sending_allowed
+
     settings = OutboxSettings.from_config(app.config)
+    notify = NotifySettings.from_config(app.config)
     key = app.config["WEBHOOK_KEY"]
     sent = 0
     with app.app_context():
         try:
-            while True:
-                claims = claim_messages(now=clock.now(), settings=settings, webhook_key=key)
+            while not stopping():
+                # Citizens' messages wait out the night; agencies' webhooks do not.
+                channels = (WEBHOOK, NOTIFY) if sending_allowed(clock.now(), notify) else (WEBHOOK,)
+                claims = claim_messages(
+                    now=clock.now(), settings=settings, webhook_key=key, channels=channels
+                )
                 db.session.commit()
                 if not claims:
                     break
                 if len(claims) == settings.batch:
                     kick()  # more may be due: let another worker share them
-                sent += _send_claimed(claims, settings, rng)
+                gateways = build_gateways(app.config, http) if NOTIFY in channels else []
+                sent += _send_claimed(claims, settings, rng, app, gateways, notify)
             _schedule_next(clock.now())
         finally:
             db.session.rollback()
     return sent
 
 
-def _send_claimed(claims, settings: OutboxSettings, rng) -> int:
+def _send_claimed(claims, settings: OutboxSettings, rng, app, gateways, notify) -> int:
+    from backend.notify.services import send_notification
+
     sent = 0
     for index, claim in enumerate(claims):
         now = clock.now()
-        if now + timedelta(seconds=settings.timeout_seconds) >= claim.claimed_until:
-            # The lease could end mid-POST and another worker send it too: give the rest back.
+        if stopping() or now + timedelta(seconds=settings.timeout_seconds) >= claim.claimed_until:
+            # The worker is stopping, or the lease could end mid-POST and another worker send it
+            # too: give the rest back.
             release_claims(claims[index:])
             db.session.commit()
             break
+        if claim.channel == NOTIFY:
+            sent += send_notification(
+                claim, gateways, config=app.config, outbox=settings, settings=notify, rng=rng
+            )
+            continue
         error = send_message(claim, http=http, now=now, settings=settings)
         record_outcome(claim, error, now=clock.now(), settings=settings, rng=rng)
         db.session.commit()
@@ -138,8 +170,14 @@ def _send_claimed(claims, settings: OutboxSettings, rng) -> int:
 
 
 def _schedule_next(now: datetime) -> None:
-    """A task at the next retry when it comes before the sweep (one per second at most)."""
-    wake = next_wake()
+    """A task at the next retry when it comes before the sweep (one per second at most).
+    Notifications waiting out the night are left to the sweep."""
+    from flask import current_app
+
+    from backend.notify.services import NotifySettings, sending_allowed
+
+    notify = sending_allowed(now, NotifySettings.from_config(current_app.config))
+    wake = next_wake((WEBHOOK, NOTIFY) if notify else (WEBHOOK,))
     db.session.rollback()
     if wake is None or wake > now + timedelta(seconds=SWEEP_SECONDS):
         return
@@ -152,3 +190,29 @@ def _schedule_next(now: datetime) -> None:
             )
     except Exception as exc:
         log.warning("outbox: could not schedule the next retry (%s)", type(exc).__name__)
+
+
+# --- Citizens' notifications: the day before the hold ends (backend/notify) -------------------
+
+HOLD_ENDING_LOCK = "notify-hold-ending"
+
+
+@huey.periodic_task(crontab(minute="5"))
+def hold_ending_reminders() -> int:
+    """Every hour: an event and a message for each held envelope whose last day is the next
+    working day (one per envelope however often it runs: a missed run costs an hour, not a
+    day; the message itself waits for TRAO_NOTIFY_HOURS)."""
+    with huey.lock_task(HOLD_ENDING_LOCK):  # two consumers' schedulers: one runs it
+        return run_hold_endings(worker_app())
+
+
+def run_hold_endings(app: Flask) -> int:
+    from backend.notify.services import record_hold_endings
+
+    with app.app_context():
+        try:
+            written = record_hold_endings(now=clock.now())
+            db.session.commit()
+        finally:
+            db.session.rollback()
+    return written

@@ -34,7 +34,14 @@ def attempt_error_codes() -> set[str]:
     codes = set()
     for path in (ROOT / "backend" / "delivery").glob("*.py"):
         codes |= set(re.findall(r'code="([a-z0-9_]+)"', path.read_text(encoding="utf-8")))
-    codes |= {cls.code for cls in {errors.AppError, *_subclasses(errors.AppError)}}
+    # The shared error classes, and those of the delivery feature (other features' own, such as
+    # the agency API's, never answer an attempt).
+    shared = {errors.AppError, *_subclasses(errors.AppError)}
+    codes |= {
+        cls.code
+        for cls in shared
+        if cls.__module__ == errors.__name__ or cls.__module__.startswith("backend.delivery")
+    }
     codes |= {cls.code for cls in _subclasses(domain_errors.DomainError)}
     codes |= {gap.value for gap in ProofGap}
     # backend/errors.py names an HTTP error after werkzeug's name: "Request Entity Too Large" …

@@ -1,7 +1,7 @@
 """the tracking page: wrong guesses per envelope and their lock; post offices' opening hours
 
 Revision ID: 0011b
-Revises: 0011a
+Revises: 0011c
 Create Date: 2026-12-02
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011b"
-down_revision = "0011a"
+down_revision = "0011c"
 branch_labels = None
 depends_on = None
 
