@@ -61,6 +61,12 @@ def _admin_execute(url: str, *statements: str) -> None:
         admin.dispose()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests first: their modules are the longest, and a worker that ends on one leaves
+    the other idle (pytest-xdist hands out modules in this order)."""
+    items.sort(key=lambda item: "e2e" not in item.path.parts)
+
+
 def pytest_sessionstart(session) -> None:
     """Compile the translation catalogues if they are missing or stale (they are not in git)."""
     from backend.i18n import compile_catalogs
