@@ -25,7 +25,7 @@ run: setup db demo
 	$(FLASK) run --host $(HOST) --port $(PORT) --no-reload
 
 test: setup-test chromium
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 setup: $(VENV)/.runtime-installed vendor translations
 

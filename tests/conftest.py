@@ -62,9 +62,16 @@ def _admin_execute(url: str, *statements: str) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests first: their modules are the longest, and a worker that ends on one leaves
-    the other idle (pytest-xdist hands out modules in this order)."""
+    """Under pytest-xdist (`--dist loadgroup`): a module whose tests share a fixture made once
+    for the module (a browser module's live server) stays on one worker; every other test is
+    handed out alone, so a long module cannot leave one worker finishing it while the other sits
+    idle. Browser tests first: they are the longest."""
     items.sort(key=lambda item: "e2e" not in item.path.parts)
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        definitions = info.name2fixturedefs.values() if info else ()
+        if any(d.scope in ("module", "class") for defs in definitions for d in defs):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 def pytest_sessionstart(session) -> None:

@@ -3,6 +3,8 @@ whose envelope waits there (docs/tracking.md)."""
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import gettext as _
 
 from backend.errors import Invalid
@@ -10,6 +12,8 @@ from backend.extensions import db
 from backend.models import PostOffice
 
 MAX_OPENING_HOURS_CHARS = 300
+# Control characters (NUL among them, which PostgreSQL cannot store) and lone surrogates.
+_UNWRITABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 def set_opening_hours(office: PostOffice, text: str) -> None:
@@ -20,6 +24,12 @@ def set_opening_hours(office: PostOffice, text: str) -> None:
             _("At most %(n)s characters.", n=MAX_OPENING_HOURS_CHARS),
             code="opening_hours_too_long",
             fields={"opening_hours": len(text)},
+        )
+    if _UNWRITABLE.search(text):
+        raise Invalid(
+            _("Remove the control characters."),
+            code="opening_hours_unwritable",
+            fields={"opening_hours": "control characters"},
         )
     office.opening_hours = text or None
     db.session.flush()

@@ -3,6 +3,7 @@ shows; an administrator names the office; no form earns a 5xx."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -66,3 +67,16 @@ def test_no_form_earns_a_5xx_and_a_refused_one_changes_nothing(client, factory, 
     if response.status_code != 303:
         db.session.expire_all()
         assert db.session.get(PostOffice, supervisor.post_office_id).opening_hours is None
+
+
+@pytest.mark.parametrize("text", ["8:00\x00-17:00", "\x1b[31m8:00", "giờ\x07"])
+def test_hours_no_database_stores_are_refused_and_nothing_changes(client, factory, text):
+    supervisor = factory.user(Role.supervisor)
+    office = supervisor.post_office
+    office.opening_hours = "7:30–17:00"
+    db.session.commit()
+    login(client, supervisor)
+    response = client.post("/console/office", data={"opening_hours": text})
+    assert response.status_code == 422
+    db.session.expire_all()
+    assert db.session.get(PostOffice, office.id).opening_hours == "7:30–17:00"
