@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from backend.console.requests import (
     REQUEST_EVENT,
@@ -192,9 +193,10 @@ def check_phone_digits(
             db.session.flush()
         return GuessResult(Guess.right)
     if guard is None:
-        guard = TrackingGuard(envelope_id=tracked.envelope.id, wrong_guesses=0)
-        db.session.add(guard)
-    elif guard.locked_until is not None:  # a lock that has run out starts a new count
+        guard = _new_guard(tracked.envelope.id)
+    if guard.locked_until is not None and guard.locked_until > now:  # locked meanwhile
+        return GuessResult(Guess.locked, locked_until=guard.locked_until)
+    if guard.locked_until is not None:  # a lock that has run out starts a new count
         guard.wrong_guesses, guard.locked_until = 0, None
     guard.wrong_guesses += 1
     guard.last_wrong_at = now
@@ -204,6 +206,19 @@ def check_phone_digits(
         return GuessResult(Guess.locked, locked_until=guard.locked_until)
     db.session.flush()
     return GuessResult(Guess.wrong, remaining=max_guesses - guard.wrong_guesses)
+
+
+def _new_guard(envelope_id: int) -> TrackingGuard:
+    """The envelope's guard row, made now, or locked as another request just made it (two
+    first wrong guesses at once: one inserts, the other waits for it and counts on it)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(TrackingGuard(envelope_id=envelope_id, wrong_guesses=0))
+    except IntegrityError:
+        pass
+    return db.session.execute(
+        select(TrackingGuard).where(TrackingGuard.envelope_id == envelope_id).with_for_update()
+    ).scalar_one()
 
 
 def is_verified(store: dict, link: TrackingLink, *, now: datetime) -> bool:

@@ -97,6 +97,21 @@ def test_wrong_digits_say_how_many_tries_are_left_then_lock_the_envelope(client,
     assert guard.locked_until == NOW + timedelta(hours=3)
 
 
+def test_two_first_wrong_guesses_at_once_both_count(client, story):
+    """Another request made the envelope's guard row between our look and our insert: ours
+    counts on that row rather than failing on its key."""
+    from backend.tracking import services
+
+    assert verify(client, story.token, "0000").status_code == 403
+    # As if this request's first look had found no row: its insert meets the one made since.
+    guard = services._new_guard(story.envelope.id)
+    assert guard.wrong_guesses == 1
+    db.session.rollback()
+    assert verify(client, story.token, "0000").status_code == 403
+    db.session.expire_all()
+    assert db.session.get(TrackingGuard, story.envelope.id).wrong_guesses == 2
+
+
 def test_malformed_digits_are_not_counted(client, story):
     for digits in ("", "12", "12345", "abcd", "１２３４"):
         assert verify(client, story.token, digits).status_code == 422
