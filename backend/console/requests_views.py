@@ -17,6 +17,7 @@ from backend.console.services import office_scope
 from backend.errors import AppError
 from backend.extensions import db
 from backend.models import Role
+from backend.tracking.links import revoke_tracking
 
 STAFF = (Role.supervisor, Role.admin)
 
@@ -52,4 +53,15 @@ def envelope_request(code: str):
     db.session.commit()
     kind = RequestKind(request.form["kind"][:32])
     flash(_("Recorded: %(what)s.", what=_(REQUEST_LABELS[kind])), "success")
+    return redirect(url_for("console.envelope_page", code=envelope.code), 303)
+
+
+@bp.post("/envelopes/<code>/tracking-link/revoke")
+@roles_required(*STAFF)
+def envelope_revoke_tracking(code: str):
+    """Revoke the citizen's tracking link (it reached someone it should not); back to the page."""
+    envelope, _events, _attempts = envelope_story(code[:64], office_scope(current_user))
+    revoke_tracking(envelope, actor=current_user._get_current_object(), now=clock.now())
+    db.session.commit()
+    flash(_("The tracking link was revoked: the next message carries a new one."), "success")
     return redirect(url_for("console.envelope_page", code=envelope.code), 303)

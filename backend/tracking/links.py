@@ -105,6 +105,22 @@ def expired(link: TrackingLink, *, now: datetime, keep_days: int) -> bool:
     return envelope.state in _ENDED and envelope.updated_at + timedelta(days=keep_days) <= now
 
 
+LINK_REVOKED_EVENT = "envelope.link_revoked"
+
+
+def revoke_tracking(envelope: Envelope, *, actor, now: datetime) -> int:
+    """Staff revoke the envelope's links (a link was passed to someone it should not reach): the
+    old ones open nothing from now on, the next message or receipt carries a new one. Recorded
+    for the office (no webhook); flushed. How many links were revoked."""
+    from backend.envelopes.services import record_office_event
+
+    revoked = revoke_links(envelope.id, now=now)
+    record_office_event(
+        LINK_REVOKED_EVENT, now=now, actor=actor, envelope=envelope, data={"links": revoked}
+    )
+    return revoked
+
+
 def revoke_links(envelope_id: int, *, now: datetime) -> int:
     """Revoke every working link of the envelope (flushed); how many."""
     links = db.session.scalars(
