@@ -91,9 +91,12 @@ def _operations() -> dict[str, dict[str, Any]]:
                     },
                 },
                 "responses": {
-                    "201": _json(_ref("Dossier"), "Registered now."),
+                    "201": _json(
+                        _ref("DossierDetail"),
+                        "Registered now: the receipt, with each envelope's tracking link.",
+                    ),
                     "200": _json(
-                        {"oneOf": [_ref("Dossier"), _ref("BatchResult")]},
+                        {"oneOf": [_ref("DossierDetail"), _ref("BatchResult")]},
                         "Registered before (one dossier), or each item's result (a batch).",
                     ),
                     **_errors(409, 413, 422, *_AGENCY_ERRORS),

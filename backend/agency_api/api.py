@@ -75,7 +75,7 @@ def api_register_dossiers(agency: Agency):
                 fields={name: [_("Differs from the dossier kept.")] for name in done.differs},
             )
         status = 201 if done.outcome is Outcome.created else 200
-        return jsonify(DOSSIER_OUT.dump(done.dossier)), status
+        return jsonify(_detail(done.dossier)), status  # the receipt, with the tracking links
     return jsonify(BATCH_RESULT.dump(_register_batch(agency, body, schema, register)))
 
 

@@ -1,5 +1,5 @@
-"""The agency sees each envelope's tracking link: on its clerk's dossier page and in the API's
-dossier answer; the link opens the citizen's page, and stays the same from one look to the next."""
+"""The agency sees each envelope's tracking link: on its clerk's dossier page, in the API's
+receipt for a registration and in its dossier answer; the link opens the citizen's page, and stays the same from one look to the next."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ def test_the_api_dossier_answer_carries_each_envelopes_tracking_url(client, fact
     agency = factory.agency()
     agency.set_api_key(KEY)
     db.session.commit()
-    assert register(client, GOOD).status_code == 201
+    receipt = register(client, GOOD)
+    assert receipt.status_code == 201
+    urls = [envelope["tracking_url"] for envelope in receipt.get_json()["envelopes"]]
     first = client.get(f"/api/v1/dossiers/{GOOD['code']}", headers=bearer()).get_json()
-    urls = [envelope["tracking_url"] for envelope in first["envelopes"]]
+    assert [envelope["tracking_url"] for envelope in first["envelopes"]] == urls
     assert len(urls) == 2 and len(set(urls)) == 2
     again = client.get(f"/api/v1/dossiers/{GOOD['code']}", headers=bearer()).get_json()
     assert [envelope["tracking_url"] for envelope in again["envelopes"]] == urls
