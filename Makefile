@@ -20,7 +20,8 @@ help:
 # The webhook worker (Huey's consumer) runs beside the web server and stops with it.
 run: setup db demo
 	@echo "Trao is serving on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
-	@$(FLASK) outbox-worker & worker=$$!; \
+	@export TRAO_PUBLIC_URL="$${TRAO_PUBLIC_URL:-http://$(HOST):$(PORT)}"; \
+	$(FLASK) outbox-worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	$(FLASK) run --host $(HOST) --port $(PORT) --no-reload
 
