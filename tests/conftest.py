@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -20,6 +21,7 @@ from backend.config import TestConfig
 from backend.extensions import db
 from backend.models import Agency, Dossier, Envelope, PostOffice, Role, User
 
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 09:00 in Lạng Sơn
 PASSWORD = "correct horse"
 _serial = itertools.count(1)
@@ -133,6 +135,22 @@ def running_app(**overrides) -> Iterator[Flask]:
 def app() -> Iterator[Flask]:
     with running_app() as app:
         yield app
+
+
+@pytest.fixture
+def redis_prefix():
+    """A key prefix of this test's own on the shared Redis, its keys removed afterwards."""
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    prefix = f"trao-test-{uuid.uuid4().hex}"
+    yield prefix
+    for key in client.scan_iter(f"*{prefix}*"):
+        client.delete(key)
+    client.close()
 
 
 @pytest.fixture

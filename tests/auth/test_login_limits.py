@@ -8,15 +8,11 @@ import logging
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import PASSWORD, Factory, running_app
+from tests.conftest import PASSWORD, REDIS_URL, Factory, running_app
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PROXY = "10.0.0.1"
 
 
@@ -170,22 +166,6 @@ def run_worker(prefix: str, address: str, *usernames: str) -> list[int]:
         check=True,
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-@pytest.fixture
-def redis_prefix():
-    """A key prefix of this test's own, and its keys removed afterwards (the Redis is shared)."""
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip(f"no Redis at {REDIS_URL}")
-    prefix = f"trao-test-{uuid.uuid4().hex}"
-    yield prefix
-    for key in client.scan_iter(f"*{prefix}*"):
-        client.delete(key)
-    client.close()
 
 
 def test_two_workers_sharing_redis_share_the_count(redis_prefix):

@@ -8,13 +8,12 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 
 import pytest
 
 from backend.extensions import db
-from tests.auth.test_login_limits import REDIS_URL, ROOT
-from tests.conftest import Factory, clean_database, make_test_app, running_app
+from tests.auth.test_login_limits import ROOT
+from tests.conftest import REDIS_URL, Factory, clean_database, make_test_app, running_app
 from tests.tracking.conftest import make_story, verify
 
 
@@ -86,20 +85,6 @@ def test_the_envelope_lock_holds_in_a_new_app_instance(database_url):
             clean_database()
             db.session.remove()
             db.engine.dispose()
-
-
-@pytest.fixture
-def redis_prefix():
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip(f"no Redis at {REDIS_URL}")
-    prefix = f"trao-test-tracking-{uuid.uuid4().hex}"
-    yield prefix
-    for key in client.scan_iter(f"*{prefix}*"):
-        client.delete(key)
 
 
 WORKER = """
