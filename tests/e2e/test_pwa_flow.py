@@ -587,7 +587,14 @@ def test_a_failed_stop_is_tried_again_on_the_run_and_delivered(
     # The stop's screen is drawn again when the run comes back from the server after the sync:
     # measure the button once it stands still.
     expect(again).to_be_visible()
-    assert again.evaluate("(button) => button.getBoundingClientRect().height") >= 56
+    # A big touch target, measured once the stop's screen has settled (it is drawn again as the
+    # attempt syncs, and a button caught mid-draw measures 0).
+    wait_for_js(
+        page,
+        "document.querySelector('[data-testid=screen-stop] [data-testid=try-again]')"
+        "?.getBoundingClientRect().height >= 56",
+        timeout=5000,
+    )
     expect(screen).to_contain_text("lần phát 2/2")
     save_screenshot(page, "retry-offered", full_page=True)
 
